@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine with only python3:
+#   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
+#   make test    run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: serve build test snapshot check status clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+snapshot: $(STAMP)
+	@$(VENV)/bin/annotator snapshot verify >/dev/null 2>&1 || $(VENV)/bin/annotator snapshot pull || \
+	  echo "warning: snapshot not pulled; pages show notes without code (see README)"
+
+serve: snapshot
+	$(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
+
+build: snapshot
+	$(VENV)/bin/mkdocs build --strict
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+check: $(STAMP)
+	$(VENV)/bin/annotator check --strict
+
+status: $(STAMP)
+	$(VENV)/bin/annotator status
+
+clean:
+	rm -rf site .annotator-cache

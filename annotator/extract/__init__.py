@@ -1,0 +1,69 @@
+"""Stage 2 of the pipeline: source bytes -> :class:`~annotator.model.SourceModel`.
+
+``extract(path, data)`` is a pure function of the upstream path and the file's bytes, so
+its result is cached by content hash (see :mod:`annotator.cache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..model import Finding, SourceModel
+from .python import extract_python, module_name_for
+from .yaml_keys import extract_yaml
+
+__all__ = ["decode_lines", "extract", "language_for", "module_name_for"]
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def language_for(path: str) -> str:
+    lowered = path.lower()
+    if lowered.endswith((".py", ".pyi")):
+        return "python"
+    if lowered.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "text"
+
+
+def decode_lines(data: bytes) -> tuple[tuple[str, ...], str | None]:
+    """Split bytes into lines the way Python's tokenizer counts them (``\\r\\n``, ``\\r``, ``\\n``).
+
+    Returns the lines and, when the bytes are not valid UTF-8, a description of the problem
+    (the lines are then decoded with replacement characters so the page still shows them).
+    """
+    problem = None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"not valid UTF-8 at byte {exc.start}"
+        text = data.decode("utf-8", errors="replace")
+    text = text.removeprefix("\ufeff")
+    if not text:
+        return (), problem
+    lines = _NEWLINE.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return tuple(lines), problem
+
+
+def extract(path: str, data: bytes) -> SourceModel:
+    sha256 = hashlib.sha256(data).hexdigest()
+    lines, problem = decode_lines(data)
+    language = language_for(path)
+    if problem or "\x00" in data.decode("latin-1"):
+        reason = problem or "contains NUL bytes"
+        finding = Finding(
+            code="E103",
+            message=f"source {reason}",
+            path=path,
+            severity="warning",
+            hint="the page shows the lines as text; notes can only anchor at file level",
+        )
+        return SourceModel(path=path, language=language, lines=lines, findings=(finding,), sha256=sha256)
+    if language == "python":
+        return extract_python(path, lines, sha256)
+    if language == "yaml":
+        return extract_yaml(path, lines, sha256)
+    return SourceModel(path=path, language="text", lines=lines, sha256=sha256)

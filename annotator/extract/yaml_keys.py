@@ -1,0 +1,81 @@
+"""YAML source -> key paths with spans (``a.b.c``, ``a[0]``), leading comment lines included."""
+
+from __future__ import annotations
+
+import yaml
+
+from ..model import Finding, SourceModel, Span, Symbol, SymbolKind
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def extract_yaml(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceModel:
+    text = "\n".join(lines) + "\n"
+    try:
+        documents = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return _unparsed(path, lines, sha256, line, column, str(exc.problem or exc))
+    except (yaml.YAMLError, RecursionError) as exc:
+        return _unparsed(path, lines, sha256, 1, 1, exc.__class__.__name__)
+
+    symbols: dict[str, Symbol] = {}
+    walker = _Walker(lines, symbols)
+    for document in documents:
+        if document is not None:
+            walker.walk(document, prefix="", in_sequence=False)
+    ordered = sorted(symbols.values(), key=lambda s: (s.span.start, s.span.end, s.path))
+    return SourceModel(path=path, language="yaml", lines=lines, symbols=tuple(ordered), sha256=sha256)
+
+
+def _unparsed(path, lines, sha256, line, column, message) -> SourceModel:
+    finding = Finding(
+        code="E102",
+        message=f"YAML source does not parse: {message}",
+        path=path,
+        line=line,
+        column=column,
+        severity="warning",
+        hint="the page shows the lines without key paths; notes can only anchor at file level",
+    )
+    return SourceModel(path=path, language="yaml", lines=lines, findings=(finding,), sha256=sha256)
+
+
+class _Walker:
+    def __init__(self, lines: tuple[str, ...], symbols: dict[str, Symbol]) -> None:
+        self.lines = lines
+        self.symbols = symbols
+
+    def walk(self, node: yaml.Node, prefix: str, in_sequence: bool) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                path = f"{prefix}.{key}" if prefix else key
+                self._add(path, key_node, value_node, in_sequence)
+                self.walk(value_node, path, in_sequence)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                path = f"{prefix}[{index}]"
+                self._add(path, item, item, True)
+                self.walk(item, path, True)
+
+    def _add(self, path: str, first: yaml.Node, last: yaml.Node, in_sequence: bool) -> None:
+        if path in self.symbols:
+            return
+        start = first.start_mark.line + 1
+        end = last.end_mark.line + (1 if last.end_mark.column > 0 else 0)
+        end = max(start, min(end, len(self.lines)))
+        while end > start and _is_blank_or_comment(self.lines[end - 1]):
+            end -= 1
+        top = start
+        while top > 1 and self.lines[top - 2].strip().startswith("#"):
+            top -= 1
+        kind = SymbolKind.YAML_ITEM if in_sequence else SymbolKind.YAML_KEY
+        signature = self.lines[start - 1].strip()[:120]
+        self.symbols[path] = Symbol(path=path, kind=kind, span=Span(top, end), name_line=start, signature=signature)
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")

@@ -1,0 +1,188 @@
+"""A project on disk: its lock, snapshot, sidecars and cache; the one place that reads them.
+
+``Project.analyse(path)`` runs stages 2-4 for one locked file (extract -> load sidecar ->
+resolve) and returns a frozen :class:`FileAnalysis`. Extraction is cached by content hash,
+in memory and under ``.annotator-cache/`` (outside any docs_dir), so warm runs skip it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .anchors import ResolvedNote, State, resolve_sidecar
+from .errors import AnnotatorError
+from .extract import extract
+from .lock import DEFAULT_LOCK, Lock, LockedFile, load_lock, safe_join
+from .model import Finding, SourceModel
+from .sidecar import SUFFIX, LoadResult, Sidecar, load_sidecar_file, sidecar_path_for
+
+ANNOTATIONS = "annotations"
+CACHE = ".annotator-cache"
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnalysis:
+    locked: LockedFile
+    model: SourceModel | None  # None when the source is not pulled
+    sidecar: Sidecar | None  # None when absent or invalid
+    sidecar_exists: bool
+    notes: tuple[ResolvedNote, ...]
+    findings: tuple[Finding, ...]  # loader, anchor and project-level findings
+
+    @property
+    def path(self) -> str:
+        return self.locked.path
+
+    @property
+    def sidecar_path(self) -> str:
+        return sidecar_path_for(self.locked.path)
+
+
+class Project:
+    def __init__(self, lock: Lock) -> None:
+        self.lock = lock
+        self.root = lock.project_root
+        self.annotations_dir = self.root / ANNOTATIONS
+        self.cache_dir = self.root / CACHE
+        self._models: dict[str, SourceModel] = {}
+
+    @classmethod
+    def open(cls, root: Path | None = None, lock_path: Path | None = None) -> Project:
+        root = (root or Path.cwd()).absolute()
+        return cls(load_lock(lock_path.absolute() if lock_path else root / DEFAULT_LOCK))
+
+    # -- sources ----------------------------------------------------------------------------
+    def source_file(self, path: str) -> Path:
+        return safe_join(self.lock.source_root, path, what="locked file")
+
+    def source_bytes(self, path: str) -> bytes | None:
+        try:
+            file = self.source_file(path)
+        except AnnotatorError:
+            return None
+        return file.read_bytes() if file.is_file() else None
+
+    def model(self, path: str, data: bytes | None = None) -> SourceModel | None:
+        data = self.source_bytes(path) if data is None else data
+        if data is None:
+            return None
+        key = hashlib.sha256(path.encode() + b"\0" + data).hexdigest()
+        if key in self._models:
+            return self._models[key]
+        model = self._cached_extract(key, path, data)
+        self._models[key] = model
+        return model
+
+    def _cached_extract(self, key: str, path: str, data: bytes) -> SourceModel:
+        file = self.cache_dir / "extract" / f"{key}-{__version__}.pickle"
+        try:
+            with file.open("rb") as handle:
+                cached = pickle.load(handle)
+            if isinstance(cached, SourceModel):
+                return cached
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            pass
+        model = extract(path, data)
+        write_atomic(file, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        return model
+
+    # -- sidecars ---------------------------------------------------------------------------
+    def sidecar_file(self, path: str) -> Path:
+        return self.root / sidecar_path_for(path)
+
+    def load_sidecar(self, path: str) -> LoadResult | None:
+        display = sidecar_path_for(path)
+        try:
+            file = safe_join(self.root, display, what="sidecar")
+        except AnnotatorError as exc:
+            return LoadResult(None, (Finding(code="S011", message=str(exc), path=display),))
+        if not file.exists():
+            return None
+        if not file.resolve().is_relative_to(self.annotations_dir.resolve()):
+            return LoadResult(None, (Finding(code="S011", message="sidecar resolves outside annotations/", path=display),))
+        return load_sidecar_file(file, display)
+
+    def stray_sidecars(self) -> list[Finding]:
+        """Sidecars that belong to no locked file (typos in a path, files dropped from the lock)."""
+        known = {sidecar_path_for(f.path) for f in self.lock.files}
+        findings = []
+        if not self.annotations_dir.is_dir():
+            return findings
+        for file in sorted(self.annotations_dir.rglob(f"*{SUFFIX}")):
+            display = file.relative_to(self.root).as_posix()
+            if display not in known:
+                findings.append(Finding(code="S021", message="sidecar for a file that is not in the snapshot lock",
+                                        path=display, hint="rename it to annotations/<upstream path>.yaml or add the file to the lock"))
+        return findings
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyse(self, path: str) -> FileAnalysis:
+        locked = self.lock.file(path)
+        if locked is None:
+            raise AnnotatorError(f"`{path}` is not in the snapshot lock")
+        model = self.model(path)
+        loaded = self.load_sidecar(path)
+        return analyse_file(locked, model, loaded)
+
+    def analyse_all(self) -> list[FileAnalysis]:
+        return [self.analyse(f.path) for f in self.lock.files]
+
+
+def analyse_file(locked: LockedFile, model: SourceModel | None, loaded: LoadResult | None) -> FileAnalysis:
+    """Pure: combine a model and a loaded sidecar into resolved notes and findings."""
+    display = sidecar_path_for(locked.path)
+    findings: list[Finding] = []
+    sidecar = None
+    if loaded is not None:
+        findings.extend(loaded.findings)
+        sidecar = loaded.sidecar
+    if sidecar is not None and sidecar.source != locked.path:
+        findings.append(Finding(code="S020", message=f"`source: {sidecar.source}` does not match this sidecar's place",
+                                path=display, hint=f"use `source: {locked.path}`"))
+    if model is None:
+        findings.append(Finding(code="E001", message=f"source `{locked.path}` is not pulled", path=locked.path,
+                                severity="warning", hint="run `annotator snapshot pull`"))
+        return FileAnalysis(locked, None, sidecar, loaded is not None, (), tuple(findings))
+    findings.extend(model.findings)
+    notes: tuple[ResolvedNote, ...] = ()
+    if sidecar is not None:
+        notes = resolve_sidecar(sidecar, model)
+        for note in notes:
+            findings.extend(note.findings)
+            if note.state is State.CHANGED:
+                findings.append(Finding(code="A020", message=f"code under note `{note.note_id}` changed since it was pinned",
+                                        path=display, line=note.note.line, severity="warning",
+                                        hint="re-read the note against the code, then `annotator pin`"))
+            elif note.state is State.MOVED:
+                findings.append(Finding(code="A022", message=f"note `{note.note_id}` moved to lines {note.span.start}-{note.span.end}",
+                                        path=display, line=note.note.line, severity="warning",
+                                        hint="run `annotator pin` to record the new place"))
+            if not note.pinned and note.state is not State.ORPHANED and not note.is_file_level:
+                findings.append(Finding(code="A021", message=f"note `{note.note_id}` has no fingerprint", path=display,
+                                        line=note.note.line, severity="warning", hint="run `annotator pin`"))
+    return FileAnalysis(locked, model, sidecar, loaded is not None, notes, tuple(findings))
+
+
+def write_atomic(file: Path, data: bytes) -> bool:
+    """Write via a temporary file and rename; returns False (and writes nothing) when unchanged."""
+    try:
+        if file.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    file.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True

@@ -1,0 +1,290 @@
+"""Stage 3: the sidecar format. Bounded, safe loading into frozen models; every problem a Finding.
+
+A sidecar is ``annotations/<upstream path>.yaml``. Loading refuses what YAML would otherwise
+do silently (anchors and aliases, duplicate keys, huge or deeply nested documents) and
+validates against the packaged JSON Schema (draft-07), reporting each problem at its
+``path:line:col``. YAML 1.1 surprises (``no`` read as false) surface as schema errors with a hint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .model import Finding
+
+MAX_SIDECAR_BYTES = 1 << 20
+MAX_DEPTH = 12
+SUFFIX = ".yaml"
+SCHEMA_MODELINE = "# yaml-language-server: $schema="
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list", dict: "mapping"}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    index: int  # position in the sidecar's notes list
+    line: int  # where the note starts in the sidecar (for messages)
+    symbol: str | None = None
+    section: str | None = None
+    quote: str | None = None
+    lines: int | None = None
+    end_quote: str | None = None
+    line_hint: int | None = None
+    fingerprint: str | None = None
+    id: str | None = None
+    title: str = ""
+    what: str = ""
+    why: str = ""
+    how: str = ""
+    body: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(t for t in (self.what, self.why, self.how, self.body) if t.strip())
+
+    @property
+    def has_anchor(self) -> bool:
+        return any(v is not None for v in (self.symbol, self.section, self.quote, self.line_hint))
+
+
+@dataclass(frozen=True, slots=True)
+class DataFlow:
+    origin: str = ""
+    processing: str = ""
+    destination: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sidecar:
+    path: str  # project-relative path of the sidecar, for messages
+    source: str
+    title: str = ""
+    priority: str = "normal"
+    overview: str = ""
+    role: str = ""
+    key_innovations: tuple[str, ...] = ()
+    data_flow: DataFlow = DataFlow()
+    takeaways: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    sidecar: Sidecar | None
+    findings: tuple[Finding, ...]
+
+
+def sidecar_path_for(source: str) -> str:
+    return f"annotations/{source}{SUFFIX}"
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("annotator.schema").joinpath("sidecar.schema.json").read_text("utf-8"))
+
+
+def load_sidecar_file(file: Path, display_path: str) -> LoadResult:
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        return _fail(display_path, 1, 1, "S001", f"cannot read sidecar: {exc.strerror}", "")
+    if size > MAX_SIDECAR_BYTES:
+        return _fail(
+            display_path, 1, 1, "S002", f"sidecar is {size} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
+            "split the notes or shorten them",
+        )
+    return load_sidecar(file.read_bytes(), display_path)
+
+
+def load_sidecar(data: bytes, display_path: str) -> LoadResult:
+    """Parse and validate one sidecar's bytes. Never raises for bad input."""
+    if len(data) > MAX_SIDECAR_BYTES:
+        return _fail(display_path, 1, 1, "S002", f"sidecar is {len(data)} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
+                     "split the notes or shorten them")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return _fail(display_path, line, column, "S003", "sidecar is not valid UTF-8", "save the file as UTF-8")
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return _fail(display_path, line, 1, "S003", "sidecar contains a NUL byte", "remove the control character")
+
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, yaml.AliasEvent) or anchor:
+                mark = event.start_mark
+                return _fail(display_path, mark.line + 1, mark.column + 1, "S005",
+                             f"YAML anchors and aliases are not allowed (`{'*' if isinstance(event, yaml.AliasEvent) else '&'}{anchor}`)",
+                             "write the text out in full")
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return _fail(display_path, line, column, "S004", f"YAML syntax error: {exc.problem or exc.context}",
+                     "check indentation and quoting near this position")
+    except (yaml.YAMLError, RecursionError) as exc:
+        return _fail(display_path, 1, 1, "S004", f"YAML cannot be read ({exc.__class__.__name__})", "simplify the document")
+    if node is None:
+        return _fail(display_path, 1, 1, "S006", "sidecar is empty", "start from `annotator init SOURCE`")
+
+    problem = _check_structure(node, depth=0)
+    if problem:
+        return LoadResult(None, (Finding(path=display_path, **problem),))
+    data_tree = _construct(node)
+
+    findings = _schema_findings(data_tree, node, display_path)
+    if findings:
+        return LoadResult(None, tuple(findings))
+    return LoadResult(_build(data_tree, node, display_path), ())
+
+
+def _fail(path: str, line: int, column: int, code: str, message: str, hint: str) -> LoadResult:
+    return LoadResult(None, (Finding(code=code, message=message, path=path, line=line, column=column, hint=hint),))
+
+
+def _check_structure(node: yaml.Node, depth: int) -> dict[str, Any] | None:
+    """Refuse deep nesting and duplicate keys (PyYAML would silently keep the last one)."""
+    mark = node.start_mark
+    if depth > MAX_DEPTH:
+        return dict(code="S007", message=f"nesting deeper than {MAX_DEPTH} levels", line=mark.line + 1,
+                    column=mark.column + 1, hint="sidecars are shallow: file sections and a list of notes")
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                return dict(code="S008", message="mapping keys must be plain strings", line=key.start_mark.line + 1,
+                            column=key.start_mark.column + 1, hint="")
+            if key.value in seen:
+                return dict(code="S009", message=f"duplicate key `{key.value}` (first at line {seen[key.value]})",
+                            line=key.start_mark.line + 1, column=key.start_mark.column + 1,
+                            hint="merge the two entries; YAML would silently keep only the last one")
+            seen[key.value] = key.start_mark.line + 1
+            problem = _check_structure(value, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            problem = _check_structure(item, depth + 1)
+            if problem:
+                return problem
+    return None
+
+
+def _construct(node: yaml.Node) -> Any:
+    """Build plain data from a checked node tree (scalars resolved as YAML 1.1, like PyYAML)."""
+    if isinstance(node, yaml.MappingNode):
+        return {key.value: _construct(value) for key, value in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item) for item in node.value]
+    return _SCALARS.construct_object(node, deep=True)
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+def _node_at(node: yaml.Node, path) -> yaml.Node:
+    """The node at a JSON path (as jsonschema reports it), or the deepest one that exists."""
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == step), None)
+            if match is None:
+                return node
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return node
+    return node
+
+
+def _schema_findings(data: Any, root: yaml.Node, display_path: str) -> list[Finding]:
+    validator = jsonschema.Draft7Validator(schema())
+    findings = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = list(error.absolute_path)
+        node = _node_at(root, path)
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path) or "the document"
+        message, hint = _explain(error, node, where)
+        if error.validator == "additionalProperties" and isinstance(node, yaml.MappingNode):
+            extra = next((k for k, _ in node.value if k.value not in error.schema.get("properties", {})), None)
+            if extra is not None:
+                node = extra
+        findings.append(Finding(code="S010", message=message, path=display_path, line=node.start_mark.line + 1,
+                                column=node.start_mark.column + 1, hint=hint))
+    return findings
+
+
+def _explain(error: jsonschema.ValidationError, node: yaml.Node, where: str) -> tuple[str, str]:
+    if error.validator == "type":
+        found = _PLAIN_TYPES.get(type(error.instance), type(error.instance).__name__)
+        hint = ""
+        if isinstance(error.instance, bool) and isinstance(node, yaml.ScalarNode):
+            hint = f"YAML 1.1 reads `{node.value}` as {str(error.instance).lower()}; put it in quotes"
+        elif isinstance(error.instance, (int, float)) and isinstance(node, yaml.ScalarNode):
+            hint = f"YAML reads `{node.value}` as a number; put it in quotes"
+        return f"{where}: expected {error.validator_value}, found {found}", hint
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"{where}: {error.message}", f"allowed keys: {allowed}"
+    if error.validator == "anyOf" and where.startswith(".notes"):
+        return f"{where}: a note needs text in `body`, `what`, `why` or `how`", "add at least one of them"
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}", ""
+    if error.validator == "pattern" and where == ".source":
+        return f"{where}: must be a relative upstream path without `.` or `..` parts", ""
+    return f"{where}: {error.message}", ""
+
+
+def _build(data: dict[str, Any], root: yaml.Node, display_path: str) -> Sidecar:
+    notes_node = _node_at(root, ["notes"])
+    notes = []
+    for index, raw in enumerate(data.get("notes") or []):
+        node = notes_node.value[index] if isinstance(notes_node, yaml.SequenceNode) else root
+        notes.append(
+            Note(
+                index=index,
+                line=node.start_mark.line + 1,
+                symbol=raw.get("symbol"),
+                section=raw.get("section"),
+                quote=raw.get("quote"),
+                lines=raw.get("lines"),
+                end_quote=raw.get("end_quote"),
+                line_hint=raw.get("line"),
+                fingerprint=raw.get("fingerprint"),
+                id=raw.get("id"),
+                title=raw.get("title", ""),
+                what=raw.get("what", ""),
+                why=raw.get("why", ""),
+                how=raw.get("how", ""),
+                body=raw.get("body", ""),
+            )
+        )
+    flow = data.get("data_flow") or {}
+    return Sidecar(
+        path=display_path,
+        source=data["source"],
+        title=data.get("title", ""),
+        priority=data.get("priority", "normal"),
+        overview=data.get("overview", ""),
+        role=data.get("role", ""),
+        key_innovations=tuple(data.get("key_innovations") or ()),
+        data_flow=DataFlow(**{k: flow.get(k, "") for k in ("origin", "processing", "destination")}),
+        takeaways=tuple(data.get("takeaways") or ()),
+        notes=tuple(notes),
+    )
