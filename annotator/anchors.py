@@ -110,10 +110,16 @@ def note_ids(sidecar: Sidecar) -> list[str]:
     """Stable ids from anchors, never from positions in the list (``#note-main``, ``#note-main-2``)."""
     ids, seen = [], {}
     for note in sidecar.notes:
-        base = note.id or _slug(note.symbol or "", note.section or "", note.quote or "") or "file"
+        base = note.id or _slug(note.symbol or "", note.section or _short(note.quote or "")) or "file"
         seen[base] = seen.get(base, 0) + 1
         ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return ids
+
+
+def _short(quote: str) -> str:
+    """The first few words of a quote, for a readable id."""
+    words = re.findall(r"[A-Za-z0-9_]+", quote)
+    return "-".join(words[:4])
 
 
 def _slug(*parts: str) -> str:

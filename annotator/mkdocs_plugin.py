@@ -1,0 +1,127 @@
+"""Thin mkdocs adapter over :mod:`annotator.site`: registers generated pages, watches the inputs.
+
+It never writes into ``docs_dir``. Sidecar errors become a banner on the affected page (so
+``mkdocs serve`` keeps running) and a warning in the log (so ``mkdocs build --strict`` fails
+with the same ``path:line:col`` message).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from mkdocs.config import config_options as opt
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from .errors import AnnotatorError
+from .lock import DEFAULT_LOCK
+from .project import Project
+from .render.markdown import math_to_mathml
+from .site import ASSET_DIR, ASSETS, asset_bytes, build_site
+
+log = logging.getLogger("mkdocs.plugins.annotator")
+NAV_PLACEHOLDER = "annotator:files"
+_FAILS_STRICT = {"E001"}  # not pulled: a strict build must have the code
+
+
+class AnnotatorConfig(Config):
+    enabled = opt.Type(bool, default=True)
+    """Turn the plugin off without removing it."""
+    root = opt.Optional(opt.Type(str))
+    """Project root holding annotations/ and the lock (default: the folder of mkdocs.yml)."""
+    lock = opt.Optional(opt.Type(str))
+    """Lock file (default: source_snapshot/snapshot.lock under the root)."""
+    history = opt.Type(bool, default=True)
+    """Draw the dashboard's burn-up chart from git history."""
+
+
+class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
+    def on_startup(self, *, command, dirty) -> None:
+        # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
+        self.command = command
+
+    def on_config(self, config):
+        if not self.config.enabled:
+            return config
+        base = Path(config.config_file_path or ".").absolute().parent
+        root = (base / self.config.root) if self.config.root else base
+        lock = (base / self.config.lock) if self.config.lock else root / DEFAULT_LOCK
+        try:
+            self.project = Project.open(root, lock)
+        except AnnotatorError as error:
+            raise PluginError(f"annotator: {error}") from None
+        for path in (self.project.annotations_dir, self.project.lock.lock_path, self.project.lock.source_root):
+            if path.exists() and str(path) not in config.watch:
+                config.watch.append(str(path))
+        config.nav = _expand_nav(config.nav, self.project)
+        for name in ASSETS:
+            uri = f"{ASSET_DIR}/{name}"
+            target = config.extra_css if name.endswith(".css") else config.extra_javascript
+            if uri not in [str(x) for x in target]:
+                target.append(uri)
+        return config
+
+    def on_files(self, files: Files, *, config) -> Files:
+        if not self.config.enabled:
+            return files
+        try:
+            build = build_site(self.project, with_history=self.config.history)
+        except AnnotatorError as error:
+            raise PluginError(f"annotator: {error}") from None
+        quiet = 0
+        for finding in build.findings:
+            if finding.severity == "error" or finding.code in _FAILS_STRICT:
+                log.warning(finding.format())
+            else:
+                log.debug(finding.format())
+                quiet += 1
+        if quiet:
+            log.info(f"annotator: {quiet} warning(s) on notes (moved, changed, unpinned); see `annotator check`")
+        for uri, content in {**build.pages, **build.data}.items():
+            _replace(files, File.generated(config, uri, content=content))
+        for name in ASSETS:
+            _replace(files, File.generated(config, f"{ASSET_DIR}/{name}", content=asset_bytes(name)))
+        return files
+
+
+    def on_page_content(self, html_text: str, *, page, config, files) -> str:
+        # Math on hand-written pages too: MathML at build time (see render.markdown).
+        if not self.config.enabled or "arithmatex" not in html_text:
+            return html_text
+        return math_to_mathml(html_text)
+
+
+def _replace(files: Files, file: File) -> None:
+    existing = files.get_file_from_path(file.src_uri)
+    if existing is not None:
+        files.remove(existing)
+    files.append(file)
+
+
+def _expand_nav(nav, project: Project):
+    """Replace the `annotator:files` placeholder with the locked files, grouped as the lock says."""
+    if nav is None:
+        return nav
+    groups: dict[str, list] = {}
+    for locked in project.lock.files:
+        title = html.escape(locked.title or locked.path)
+        groups.setdefault(locked.group, []).append({title: f"files/{locked.path}.md"})
+    expansion = [{html.escape(group): items} for group, items in groups.items()]
+
+    def walk(items):
+        out = []
+        for item in items:
+            if item == NAV_PLACEHOLDER:
+                out.extend(expansion)
+            elif isinstance(item, dict):
+                out.append({k: (expansion if v == NAV_PLACEHOLDER else walk(v) if isinstance(v, list) else v)
+                            for k, v in item.items()})
+            else:
+                out.append(item)
+        return out
+
+    return walk(nav)

@@ -1,0 +1,226 @@
+"""One file's page: header sections, then rows of (notes | code). Pure: analysis in, Markdown out.
+
+The page is Markdown for mkdocs (front matter, section headings for the table of contents) whose
+bodies are pre-rendered HTML blocks, so no builder re-highlights the code or re-reads note text.
+Rows start at every note's first line and every definition; each row's code runs to the next row,
+so every source line appears exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from ..anchors import ResolvedNote, State
+from ..coverage import FileProgress, Status
+from ..lock import Lock
+from ..model import SourceModel, SymbolKind
+from ..project import FileAnalysis
+from .code import highlight_lines
+from .links import SymbolIndex, resolver_for
+from .markdown import LinkContext, escape, render_markdown
+
+_ROW_KINDS = {
+    SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD,
+    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT,
+}
+_STATE_LABEL = {
+    State.INTACT: "",
+    State.MOVED: "moved: run annotator pin",
+    State.CHANGED: "code changed since this note was written: review it",
+    State.ORPHANED: "orphaned: its code was not found",
+}
+
+
+def anchor_id(symbol_path: str) -> str:
+    """HTML id for a symbol path: the path itself, whitespace made safe (``#GRPOConfig.beta``)."""
+    return re.sub(r"\s+", "-", symbol_path.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class PageInput:
+    analysis: FileAnalysis
+    progress: FileProgress
+    lock: Lock
+    index: SymbolIndex
+    locked_paths: frozenset[str]
+    problem: str = ""  # a build problem to show as a banner (e.g. a sidecar error during serve)
+
+
+def front_matter(title: str, description: str = "") -> str:
+    data = {"title": escape(title)}
+    if description:
+        data["description"] = escape(description)[:200]
+    return "---\n" + "".join(f"{key}: {json.dumps(value)}\n" for key, value in data.items()) + "---\n\n"
+
+
+def render_file_page(page: PageInput) -> str:
+    analysis, progress = page.analysis, page.progress
+    context = LinkContext(page_url=progress.page, locked_paths=page.locked_paths)
+    sidecar = analysis.sidecar
+    title = progress.title
+    parts = [front_matter(title, sidecar.overview.split("\n")[0] if sidecar else "")]
+    parts.append(f'<h1 class="ann-title">{escape(title)}</h1>\n\n')
+    parts.append(_meta(page) + "\n\n")
+    if page.problem:
+        parts.append(_block("ann-error", f"<strong>This page has a problem.</strong> <code>{escape(page.problem)}</code>"))
+    if analysis.findings:
+        parts.append(_findings_panel(analysis))
+    if sidecar is not None:
+        parts.append(_header_sections(sidecar, context))
+    file_level = [n for n in analysis.notes if n.is_file_level]
+    orphaned = [n for n in analysis.notes if n.state is State.ORPHANED]
+    if file_level:
+        parts.append("## Notes on the whole file\n\n")
+        parts.append(_block("ann-file-notes", "".join(_note_html(n, context, page) for n in file_level)))
+    if orphaned:
+        parts.append("## Notes that lost their code\n\n")
+        parts.append(_block("ann-orphans", "".join(_note_html(n, context, page) for n in orphaned)))
+    parts.append("## Code and notes\n\n")
+    if analysis.model is None:
+        parts.append(_block("ann-not-pulled",
+                            "<p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code> "
+                            "to see the code beside these notes.</p>"
+                            + "".join(_note_html(n, context, page) for n in analysis.notes if not n.is_file_level)))
+    else:
+        parts.append(_rows(page, analysis.model, context))
+    return "".join(parts)
+
+
+def _block(css: str, inner: str) -> str:
+    return f'<div class="{css}" markdown="0">\n{inner}\n</div>\n\n'
+
+
+def _meta(page: PageInput) -> str:
+    progress, lock = page.progress, page.lock
+    path = page.analysis.path
+    upstream = lock.blob_url(path)
+    source = f'<a href="{escape(upstream)}">{escape(path)}</a>' if upstream else escape(path)
+    commit = f' at <code>{escape(lock.commit[:12])}</code>' if lock.commit else ""
+    crumbs = f'<nav class="ann-crumbs" aria-label="Breadcrumb">{escape(progress.group)} › <code>{source}</code>{commit}</nav>'
+    status = progress.status.value
+    gaps = progress.missing
+    gap_text = ""
+    if progress.status is not Status.COMPLETE:
+        items = [escape(item.label) for item in gaps]
+        if progress.uncovered:
+            items.append(f"{len(progress.uncovered)} symbol(s) without a note")
+        if progress.review:
+            items.append(f"{len(progress.review)} note(s) need review")
+        if items:
+            gap_text = '<ul class="ann-gaps">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+    figures = (
+        f'<span class="ann-pill ann-status-{status.replace(" ", "-")}">{escape(status)}</span> '
+        f'<span class="ann-pill">{escape(progress.priority)}</span> '
+        f"<span>{progress.lines} lines · {progress.line_percent:.0f}% of lines annotated · "
+        f"{progress.annotated_symbols}/{progress.symbols} symbols · {progress.notes} notes</span>"
+    )
+    return f'<div class="ann-meta" markdown="0">\n{crumbs}\n<div class="ann-progress">{figures}</div>{gap_text}\n</div>'
+
+
+def _findings_panel(analysis: FileAnalysis) -> str:
+    shown = [f for f in analysis.findings if f.code not in ("A021",)]
+    if not shown:
+        return ""
+    items = "".join(f"<li><code>{escape(f.format())}</code></li>" for f in shown[:50])
+    return _block("ann-findings", f"<p><strong>Findings</strong> (<code>annotator check</code>):</p><ul>{items}</ul>")
+
+
+def _header_sections(sidecar, context: LinkContext) -> str:
+    out = []
+
+    def section(heading: str, css: str, body: str) -> None:
+        if body:
+            out.append(f"## {heading}\n\n" + _block(f"ann-prose {css}", body))
+
+    section("Overview", "ann-overview", render_markdown(sidecar.overview, context))
+    section("Role in the pipeline", "ann-role", render_markdown(sidecar.role, context))
+    if sidecar.key_innovations:
+        items = "".join(f"<li>{render_markdown(item, context)}</li>" for item in sidecar.key_innovations)
+        section("Key innovations", "ann-innovations", f"<ul>{items}</ul>")
+    flow = sidecar.data_flow
+    if any((flow.origin, flow.processing, flow.destination)):
+        cells = "".join(
+            f'<div class="ann-flow-step"><p class="ann-label">{label}</p>{render_markdown(text, context)}</div>'
+            for label, text in (("Origin", flow.origin), ("Processing", flow.processing), ("Destination", flow.destination))
+        )
+        section("Data flow", "ann-flow", cells)
+    if sidecar.takeaways:
+        items = "".join(f"<li>{render_markdown(item, context)}</li>" for item in sidecar.takeaways)
+        section("Key takeaways", "ann-takeaways", f"<ol>{items}</ol>")
+    return "".join(out)
+
+
+def _note_html(note: ResolvedNote, context: LinkContext, page: PageInput) -> str:
+    n = note.note
+    css = f"ann-note ann-state-{note.state.value}"
+    span_attr = f' data-ann-span="{note.span.start}-{note.span.end}"' if note.span else ""
+    head = []
+    if n.symbol or n.section or n.quote:
+        label = " › ".join(escape(x) for x in (n.symbol, n.section) if x) or "quote"
+        head.append(f'<code class="ann-sym">{label}</code>')
+    if note.span is not None:
+        url = page.lock.blob_url(page.analysis.path, note.span.start, note.span.end)
+        lines = f"L{note.span.start}" + (f"–{note.span.end}" if note.span.end != note.span.start else "")
+        link = f'<a class="ann-lines" href="#L{note.span.start}">{lines}</a>'
+        if url:
+            link += f' <a class="ann-upstream" href="{escape(url)}" title="these lines upstream, at the pinned commit">upstream ↗</a>'
+        head.append(link)
+    if note.state is not State.INTACT:
+        head.append(f'<span class="ann-badge ann-badge-{note.state.value}">{escape(_STATE_LABEL[note.state])}</span>')
+    body = []
+    if n.title:
+        body.append(f'<p class="ann-note-title">{escape(n.title)}</p>')
+    for label, text in (("What", n.what), ("Why", n.why), ("How", n.how)):
+        if text.strip():
+            body.append(f'<div class="ann-part"><p class="ann-label">{label}</p>{render_markdown(text, context)}</div>')
+    if n.body.strip():
+        body.append(render_markdown(n.body, context))
+    if note.state is State.ORPHANED:
+        problem = note.findings[0].format() if note.findings else "anchor not found"
+        candidates = ", ".join(f"<code>{escape(c.symbol)}</code> ({escape(c.reason)})" for c in note.candidates[:3])
+        body.append(f'<p class="ann-warning">{escape(problem)}' + (f"<br>Closest: {candidates}" if candidates else "") + "</p>")
+    tabindex = ' tabindex="0"' if note.span else ""
+    return (f'<div class="{css}" id="note-{escape(note.note_id)}"{span_attr}{tabindex}>'
+            f'<div class="ann-note-head">{" ".join(head)}</div>{"".join(body)}</div>\n')
+
+
+def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> str:
+    resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
+    code = highlight_lines(model.lines, model.language, resolver)
+    if not code:
+        return _block("ann-empty", "<p>This file is empty.</p>")
+    placed = [n for n in page.analysis.notes if n.span is not None and n.state is not State.ORPHANED]
+    starts = {1} | {n.span.start for n in placed}
+    starts |= {s.span.start for s in model.symbols if s.kind in _ROW_KINDS}
+    starts |= {s.span.start for s in model.symbols if s.kind is SymbolKind.YAML_KEY and "." not in s.path}
+    starts = sorted(x for x in starts if 1 <= x <= len(code))
+    anchors: dict[int, list[str]] = {}
+    for symbol in model.symbols:
+        anchors.setdefault(symbol.span.start, []).append(anchor_id(symbol.path))
+    by_start: dict[int, list[ResolvedNote]] = {}
+    for note in sorted(placed, key=lambda n: (n.span.start, -n.span.end, n.note.index)):
+        by_start.setdefault(note.span.start, []).append(note)
+
+    rows = []
+    for position, start in enumerate(starts):
+        end = starts[position + 1] - 1 if position + 1 < len(starts) else len(code)
+        notes = by_start.get(start, [])
+        notes_html = "".join(_note_html(n, context, page) for n in notes)
+        lines_html = []
+        for number in range(start, end + 1):
+            ids = "".join(f'<span class="ann-anchor" id="{escape(a)}"></span>' for a in anchors.get(number, ()))
+            lines_html.append(
+                f'<span class="ann-line" id="L{number}">{ids}<a class="ann-ln" href="#L{number}">{number}</a>'
+                f'<span class="ann-src">{code[number - 1]}</span></span>'
+            )
+        css = "ann-row" + ("" if notes else " ann-row-bare")
+        rows.append(
+            f'<div class="{css}" data-ann-first="{start}" data-ann-last="{end}">'
+            f'<div class="ann-notes">{notes_html}</div>'
+            f'<section class="ann-code" data-search-exclude><div class="highlight"><pre><code>'
+            + "\n".join(lines_html)
+            + "</code></pre></div></section></div>"
+        )
+    return f'<div class="ann-rows" data-ann-source="{escape(page.analysis.path)}" markdown="0">\n' + "\n".join(rows) + "\n</div>\n"

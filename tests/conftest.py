@@ -1,0 +1,60 @@
+"""Shared fixtures: a copy of the fixture project, the CLI, and the real snapshot when pulled."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from annotator.cli import main as cli_main
+from annotator.project import Project
+
+TESTS = Path(__file__).parent
+FIXTURE_PROJECT = TESTS / "fixtures" / "project"
+REPO = TESTS.parent
+REAL_LOCK = REPO / "source_snapshot" / "snapshot.lock"
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A private copy of tests/fixtures/project (local lock, sources, sidecars)."""
+    target = tmp_path / "project"
+    shutil.copytree(FIXTURE_PROJECT, target)
+    return target
+
+
+@pytest.fixture
+def project(project_dir: Path) -> Project:
+    return Project.open(project_dir)
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        code = cli_main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return _run
+
+
+def real_snapshot_present() -> bool:
+    if not REAL_LOCK.exists():
+        return False
+    from annotator import snapshot
+    from annotator.lock import load_lock
+
+    return not snapshot.verify(load_lock(REAL_LOCK))
+
+
+needs_snapshot = pytest.mark.skipif(not real_snapshot_present(), reason="open-r1 snapshot not pulled (annotator snapshot pull)")
+
+
+@pytest.fixture(scope="session")
+def real_project() -> Project:
+    if not real_snapshot_present():
+        pytest.skip("open-r1 snapshot not pulled")
+    return Project.open(REPO)

@@ -1,0 +1,204 @@
+"""The Python extractor: symbols with exact spans, imports, banners; odd files never crash."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from annotator.extract import decode_lines, extract
+from annotator.model import Span, SymbolKind
+
+from .conftest import FIXTURE_PROJECT, needs_snapshot
+
+
+def model_of(source: str, path: str = "pkg/mod.py"):
+    return extract(path, textwrap.dedent(source).encode())
+
+
+def test_training_script_symbols_and_spans():
+    model = extract("trainer/train_grpo.py", (FIXTURE_PROJECT / "src/trainer/train_grpo.py").read_bytes())
+    symbols = {s.path: s for s in model.symbols}
+    assert symbols["main"].kind is SymbolKind.FUNCTION
+    assert symbols["main"].span == Span(13, 46)
+    assert symbols["main"].signature == "def main(config: TrainConfig) -> dict"
+    assert symbols["main.make_prompt"].kind is SymbolKind.NESTED_FUNCTION
+    assert symbols["main.make_prompt"].span == Span(35, 36)
+    assert symbols["logger"].kind is SymbolKind.VARIABLE
+    assert symbols["__main__"].kind is SymbolKind.MAIN_GUARD
+    assert symbols["__main__"].span == Span(49, 50)
+
+
+def test_banner_sections_run_to_the_next_banner():
+    model = extract("trainer/train_grpo.py", (FIXTURE_PROJECT / "src/trainer/train_grpo.py").read_bytes())
+    banners = [(b.owner, b.title, b.span) for b in model.banners]
+    assert banners == [
+        ("main", "Setup logging", Span(17, 22)),
+        ("main", "Load tokenizer", Span(23, 27)),
+        ("main", "Load model", Span(28, 37)),  # "# Load model #" loses its trailing hash
+        ("main", "Training loop", Span(38, 46)),
+    ]
+
+
+def test_imports_bind_names_to_modules():
+    model = extract("trainer/train_grpo.py", (FIXTURE_PROJECT / "src/trainer/train_grpo.py").read_bytes())
+    bound = {i.bound_name: (i.module, i.name) for i in model.imports}
+    assert bound["get_reward_funcs"] == ("trainer.rewards", "get_reward_funcs")
+    assert bound["logging"] == ("logging", None)
+
+
+def test_relative_imports_resolve_against_the_package():
+    model = extract("src/pkg/sub/mod.py", b"from ..utils import helper\nfrom . import sibling\n")
+    bound = {i.bound_name: i.module for i in model.imports}
+    assert bound == {"helper": "pkg.utils", "sibling": "pkg.sub"}
+
+
+def test_registry_inside_a_function_and_factories():
+    model = extract("trainer/rewards.py", (FIXTURE_PROJECT / "src/trainer/rewards.py").read_bytes())
+    kinds = {s.path: s.kind for s in model.symbols}
+    assert kinds["get_reward_funcs.REWARD_REGISTRY"] is SymbolKind.CONSTANT
+    assert kinds["get_cosine_reward.cosine_reward"] is SymbolKind.NESTED_FUNCTION
+    assert "get_reward_funcs.out" not in kinds  # lower-case locals are not symbols
+
+
+def test_dataclass_fields_and_methods():
+    model = extract("trainer/configs.py", (FIXTURE_PROJECT / "src/trainer/configs.py").read_bytes())
+    fields = [s.path for s in model.symbols if s.kind is SymbolKind.FIELD]
+    assert fields[:3] == ["TrainConfig.seed", "TrainConfig.log_level", "TrainConfig.vocab_size"]
+    assert len(fields) == 11
+    method = model.symbol("DatasetConfig.__post_init__")
+    assert method.kind is SymbolKind.METHOD and method.span == Span(27, 29)
+
+
+def test_decorators_and_leading_comments_start_the_span():
+    model = extract("trainer/async_exec.py", (FIXTURE_PROJECT / "src/trainer/async_exec.py").read_bytes())
+    run_one = model.symbol("Runner.run_one")
+    assert run_one.span == Span(31, 36)  # from the comment above the first decorator
+    assert run_one.name_line == 34
+    assert model.symbol("retry.decorator.wrapper").kind is SymbolKind.NESTED_FUNCTION
+    assert model.symbol("retry.decorator").kind is SymbolKind.NESTED_FUNCTION
+    assert model.symbol("Runner.run_all.guarded").kind is SymbolKind.NESTED_FUNCTION
+    assert model.symbol("try uvloop").kind is SymbolKind.CONDITIONAL_IMPORT
+
+
+def test_async_function_kind():
+    model = model_of("async def fetch():\n    return 1\n")
+    assert model.symbol("fetch").kind is SymbolKind.ASYNC_FUNCTION
+
+
+def test_conditional_import_is_named_by_its_condition():
+    model = model_of("if has_gpu():\n    import torch\nelse:\n    torch = None\n")
+    symbol = model.symbol("if has_gpu()")
+    assert symbol.kind is SymbolKind.CONDITIONAL_IMPORT and symbol.span == Span(1, 4)
+
+
+def test_syntax_error_reports_position_and_keeps_lines():
+    model = model_of("def broken(:\n    pass\n")
+    assert model.symbols == ()
+    assert model.lines == ("def broken(:", "    pass")
+    (finding,) = model.findings
+    assert finding.code == "E101" and finding.line == 1 and "does not parse" in finding.message
+
+
+@pytest.mark.parametrize(
+    "data, lines",
+    [
+        (b"a = 1\r\nb = 2\r\n", ("a = 1", "b = 2")),
+        (b"\xef\xbb\xbfa = 1\n", ("a = 1",)),
+        (b"", ()),
+        (b"a = 1", ("a = 1",)),
+        (b"def f():\n\treturn 1\n", ("def f():", "\treturn 1")),
+        (b"a = 1\rb = 2\r", ("a = 1", "b = 2")),
+    ],
+    ids=["crlf", "bom", "empty", "no-final-newline", "tabs", "old-mac"],
+)
+def test_odd_files_keep_their_lines(data, lines):
+    model = extract("odd.py", data)
+    assert model.lines == lines
+    assert not model.findings
+
+
+def test_crlf_spans_match_lf_spans():
+    source = "import os\n\n\ndef f():\n    return os.sep\n"
+    lf = extract("m.py", source.encode())
+    crlf = extract("m.py", source.replace("\n", "\r\n").encode())
+    assert [(s.path, s.span) for s in lf.symbols] == [(s.path, s.span) for s in crlf.symbols]
+
+
+def test_non_utf8_and_nul_bytes_are_findings_not_crashes():
+    latin = extract("latin.py", "x = 'café'\n".encode("latin-1"))
+    assert latin.findings[0].code == "E103" and "UTF-8" in latin.findings[0].message
+    assert len(latin.lines) == 1
+    nul = extract("nul.py", b"x = 1\x00\n")
+    assert nul.findings[0].code == "E103" and "NUL" in nul.findings[0].message
+
+
+def test_form_feed_does_not_split_lines():
+    lines, problem = decode_lines(b"a = 1\x0c\nb = 2\n")
+    assert lines == ("a = 1\x0c", "b = 2") and problem is None
+
+
+def _ast_top_level(source: str) -> dict[str, tuple[int, int]]:
+    tree = ast.parse(source)
+    spans = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans[node.name] = (start, node.end_lineno)
+    return spans
+
+
+def _check_against_ast(model, source: str) -> None:
+    for name, (start, end) in _ast_top_level(source).items():
+        symbol = model.symbol(name)
+        assert symbol is not None, name
+        assert symbol.span.end == end, name
+        # the span may begin earlier only by the comment lines directly above
+        above = source.splitlines()[symbol.span.start - 1 : start - 1]
+        assert all(line.strip().startswith("#") for line in above), name
+
+
+@pytest.mark.parametrize("name", ["train_grpo.py", "rewards.py", "configs.py", "async_exec.py"])
+def test_fixture_top_level_spans_agree_with_ast(name):
+    source = (FIXTURE_PROJECT / "src/trainer" / name).read_text()
+    _check_against_ast(extract(f"trainer/{name}", source.encode()), source)
+
+
+# -- the real open-r1 files (skipped until `annotator snapshot pull`) --------------------------
+@needs_snapshot
+def test_real_files_top_level_spans_agree_with_ast(real_project):
+    for locked in real_project.lock.files:
+        if locked.path.endswith(".py"):
+            source = real_project.source_file(locked.path).read_text()
+            _check_against_ast(real_project.model(locked.path), source)
+
+
+@needs_snapshot
+def test_real_rewards_has_sixteen_functions_and_the_registry(real_project):
+    model = real_project.model("src/open_r1/rewards.py")
+    functions = [s.path for s in model.symbols if s.kind is SymbolKind.FUNCTION]
+    assert len(functions) == 16
+    registry = model.symbol("get_reward_funcs.REWARD_FUNCS_REGISTRY")
+    assert registry is not None and model.symbol("get_reward_funcs").span.contains(registry.span)
+
+
+@needs_snapshot
+def test_real_configs_has_six_dataclasses_with_fields(real_project):
+    model = real_project.model("src/open_r1/configs.py")
+    classes = [s.path for s in model.symbols if s.kind is SymbolKind.CLASS]
+    assert classes == ["DatasetConfig", "DatasetMixtureConfig", "ScriptArguments", "GRPOConfig", "SFTConfig",
+                       "GRPOScriptArguments"]
+    for cls in classes:
+        assert any(s.kind is SymbolKind.FIELD and s.path.startswith(cls + ".") for s in model.symbols), cls
+
+
+@needs_snapshot
+def test_real_grpo_main_banner_sections(real_project):
+    model = real_project.model("src/open_r1/grpo.py")
+    titles = [b.title for b in model.banners if b.owner == "main"]
+    assert titles == ["Setup logging", "Load tokenizer", "Load model", "Initialize the GRPO trainer", "Training loop",
+                      "Save model and create model card", "Evaluate", "push to hub"]
+    tokenizer = next(b for b in model.banners if b.title == "Load tokenizer")
+    assert model.lines[tokenizer.span.start - 1].startswith("    ####")
+    assert "get_tokenizer" in model.lines[tokenizer.span.start + 2]

@@ -1,0 +1,77 @@
+"""Sidecar loading: every malformed input is a finding with path:line:col and a hint, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotator.sidecar import MAX_SIDECAR_BYTES, load_sidecar
+
+GOOD = b'source: "a.py"\nnotes:\n  - symbol: main\n    body: "hello"\n'
+
+
+def only_finding(data: bytes):
+    result = load_sidecar(data, "annotations/a.py.yaml")
+    assert result.sidecar is None
+    assert len(result.findings) >= 1
+    return result.findings[0]
+
+
+def test_a_good_sidecar_loads():
+    result = load_sidecar(GOOD, "annotations/a.py.yaml")
+    assert result.findings == ()
+    assert result.sidecar.notes[0].symbol == "main" and result.sidecar.notes[0].line == 3
+
+
+@pytest.mark.parametrize(
+    "data, code, line, column, message",
+    [
+        (b"", "S006", 1, 1, "sidecar is empty"),
+        (b'source: "a.py"\nnotes: [\n', "S004", 3, 1, "YAML syntax error"),
+        (b'source: &s "a.py"\ntitle: *s\n', "S005", 1, 9, "anchors and aliases are not allowed"),
+        (b'source: "a.py"\nsource: "b.py"\n', "S009", 2, 1, "duplicate key `source` (first at line 1)"),
+        (b'source: "a.py"\nnotes:\n  - symbol: main\n    body: no\n', "S010", 4, 11, ".notes[0].body: expected string, found boolean"),
+        (b'source: "a.py"\ntitel: "x"\n', "S010", 2, 1, "Additional properties are not allowed"),
+        (b'source: "../etc/passwd"\n', "S010", 1, 9, "relative upstream path"),
+        (b'source: "a.py"\npriority: urgent\n', "S010", 2, 11, "'urgent' is not one of critical, high, normal"),
+        (b'source: "a.py"\nnotes:\n  - symbol: main\n', "S010", 3, 5, "a note needs text"),
+        (b'source: "a.py"\n? [a, b]\n: 1\n', "S008", 2, 3, "mapping keys must be plain strings"),
+        (b"source: 'caf\xe9'\n", "S003", 1, 13, "not valid UTF-8"),
+        (b'source: "a.py"\x00\n', "S003", 1, 1, "NUL byte"),
+    ],
+    ids=["empty", "syntax", "alias", "duplicate", "yaml11-no", "unknown-key", "dotdot-source", "enum", "empty-note",
+         "complex-key", "latin1", "nul"],
+)
+def test_loader_errors_name_position_and_problem(data, code, line, column, message):
+    finding = only_finding(data)
+    assert (finding.code, finding.line, finding.column) == (code, line, column)
+    assert message in finding.message
+    assert finding.format().startswith(f"annotations/a.py.yaml:{line}:{column}: {code} ")
+
+
+def test_yaml_11_boolean_gets_a_quoting_hint():
+    finding = only_finding(b'source: "a.py"\nnotes:\n  - symbol: main\n    body: no\n')
+    assert finding.hint == "YAML 1.1 reads `no` as false; put it in quotes"
+
+
+def test_oversized_sidecar_is_refused_before_parsing():
+    finding = only_finding(b"#" * (MAX_SIDECAR_BYTES + 1))
+    assert finding.code == "S002" and "limit" in finding.message
+
+
+def test_alias_bomb_is_refused_without_expanding():
+    bomb = b'source: "a.py"\na: &a ["x","x"]\nb: &b [*a,*a]\nc: &c [*b,*b]\nd: [*c,*c]\n'
+    assert only_finding(bomb).code == "S005"
+
+
+def test_deep_nesting_is_refused():
+    finding = only_finding(b'source: "a.py"\nnotes: ' + b"[" * 50 + b"]" * 50 + b"\n")
+    assert finding.code == "S007" and "nesting deeper" in finding.message
+
+
+def test_very_deep_nesting_does_not_crash():
+    assert only_finding(b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n").code in ("S004", "S007")
+
+
+def test_bom_and_crlf_are_accepted():
+    result = load_sidecar(b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n"), "annotations/a.py.yaml")
+    assert result.findings == () and result.sidecar.notes[0].body == "hello"

@@ -1,0 +1,253 @@
+"""Pulling and verifying the pinned snapshot: every failure is one line, and leaves the old snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import os
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from annotator import snapshot
+from annotator.errors import AnnotatorError
+from annotator.lock import load_lock
+
+FILES = {"src/pkg/train.py": b"def main():\n    return 1\n", "recipes/demo.yaml": b"lr: 0.1\n"}
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> tuple[Path, str]:
+    """A tiny upstream git repository holding FILES; returns (repo, commit)."""
+    repo = tmp_path / "upstream"
+    for path, data in FILES.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(data)
+    git(repo.parent, "init", "-q", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    return repo, git(repo, "rev-parse", "HEAD")
+
+
+def write_lock(root: Path, commit: str, files: dict[str, bytes] = FILES) -> Path:
+    lock = root / "source_snapshot" / "snapshot.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    entries = "".join(f'[[files]]\npath = "{p}"\nsha256 = "{sha(d)}"\n\n' for p, d in files.items())
+    lock.write_text(f'version = 1\n\n[upstream]\nrepository = "example/upstream"\ncommit = "{commit}"\n\n{entries}')
+    return lock
+
+
+@pytest.fixture
+def site_root(tmp_path: Path, upstream) -> Path:
+    root = tmp_path / "site"
+    write_lock(root, upstream[1])
+    return root
+
+
+def tar_gz(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def file_member(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def github_archive(files: dict[str, bytes], top: str = "upstream-abc") -> bytes:
+    return tar_gz([file_member(f"{top}/{p}", d) for p, d in files.items()])
+
+
+def test_pull_from_git_then_verify(run, site_root, upstream):
+    code, out, err = run("--root", site_root, "snapshot", "pull", "--from-git", upstream[0])
+    assert code == 0, err
+    assert (site_root / "source_snapshot/src/pkg/train.py").read_bytes() == FILES["src/pkg/train.py"]
+    code, out, _ = run("--root", site_root, "snapshot", "verify")
+    assert code == 0 and "all 2 locked files present" in out
+
+
+def test_pull_from_a_bare_mirror(run, site_root, upstream, tmp_path):
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(upstream[0]), str(mirror)], check=True)
+    assert run("--root", site_root, "snapshot", "pull", "--from-git", mirror)[0] == 0
+
+
+def test_pull_from_dir(run, site_root, upstream):
+    assert run("--root", site_root, "snapshot", "pull", "--from-dir", upstream[0])[0] == 0
+    assert not snapshot.verify(load_lock(site_root / "source_snapshot/snapshot.lock"))
+
+
+def test_one_changed_byte_fails_verify_and_names_the_file(run, site_root, upstream):
+    run("--root", site_root, "snapshot", "pull", "--from-git", upstream[0])
+    target = site_root / "source_snapshot/recipes/demo.yaml"
+    target.write_bytes(target.read_bytes().replace(b"0.1", b"0.2"))
+    code, out, _ = run("--root", site_root, "snapshot", "verify")
+    assert code == 1
+    assert out.startswith("recipes/demo.yaml: sha256 mismatch: expected ")
+    assert "src/pkg/train.py" not in out
+
+
+def test_verify_names_missing_files(run, site_root):
+    code, out, _ = run("--root", site_root, "snapshot", "verify")
+    assert code == 1
+    assert "src/pkg/train.py: missing (run `annotator snapshot pull`)" in out
+
+
+def test_hash_mismatch_leaves_the_previous_snapshot_untouched(run, site_root, upstream):
+    run("--root", site_root, "snapshot", "pull", "--from-git", upstream[0])
+    (upstream[0] / "src/pkg/train.py").write_bytes(b"def main():\n    return 2\n")
+    code, _, err = run("--root", site_root, "snapshot", "pull", "--from-dir", upstream[0])
+    assert code == 2
+    assert err.startswith("annotator: error: snapshot left unchanged: 1 problem(s): src/pkg/train.py: sha256 mismatch")
+    assert err.count("\n") == 1  # one line, no traceback
+    assert (site_root / "source_snapshot/src/pkg/train.py").read_bytes() == FILES["src/pkg/train.py"]
+    assert not list((site_root / "source_snapshot").glob(".pull-*"))
+
+
+def test_interrupt_while_staging_leaves_the_previous_snapshot(site_root, upstream, monkeypatch):
+    lock = load_lock(site_root / "source_snapshot/snapshot.lock")
+    snapshot.pull(lock, snapshot.read_from_git(upstream[0], lock.commit, FILES))
+    original = Path.write_bytes
+
+    def interrupted(self, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        snapshot.pull(lock, dict(FILES))
+    monkeypatch.setattr(Path, "write_bytes", original)
+    assert not snapshot.verify(lock)
+    assert not list((site_root / "source_snapshot").glob(".pull-*"))
+
+
+def test_unknown_commit_is_one_line(run, tmp_path, upstream):
+    root = tmp_path / "other"
+    write_lock(root, "0" * 40)
+    code, _, err = run("--root", root, "snapshot", "pull", "--from-git", upstream[0])
+    assert code == 2 and f"commit {'0' * 40} is not in this repository" in err and err.count("\n") == 1
+
+
+def test_missing_git_is_one_line(run, site_root, upstream, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code, _, err = run("--root", site_root, "snapshot", "pull", "--from-git", upstream[0])
+    assert code == 2 and err == "annotator: error: git is not installed; install git or use --from-dir / the default download\n"
+
+
+def test_pull_from_archive_url(run, site_root, tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(github_archive(FILES))
+    code, out, err = run("--root", site_root, "snapshot", "pull", "--archive-url", archive.as_uri())
+    assert code == 0, err
+    assert not snapshot.verify(load_lock(site_root / "source_snapshot/snapshot.lock"))
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([file_member("/etc/evil", b"x")], "has an absolute or `..` path"),
+        ([file_member("top/../../evil", b"x")], "has an absolute or `..` path"),
+    ],
+    ids=["absolute", "dotdot"],
+)
+def test_hostile_archive_members_are_refused(run, site_root, tmp_path, members, message):
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(tar_gz([*[file_member(f"top/{p}", d) for p, d in FILES.items()], *members]))
+    code, _, err = run("--root", site_root, "snapshot", "pull", "--archive-url", archive.as_uri())
+    assert code == 2 and message in err
+    assert not (site_root / "source_snapshot/src").exists()
+
+
+def test_locked_path_that_is_a_link_in_the_archive_is_refused(run, site_root, tmp_path):
+    link = tarfile.TarInfo("top/src/pkg/train.py")
+    link.type = tarfile.SYMTYPE
+    link.linkname = "/etc/passwd"
+    archive = tmp_path / "link.tar.gz"
+    archive.write_bytes(tar_gz([(link, None), file_member("top/recipes/demo.yaml", FILES["recipes/demo.yaml"])]))
+    code, _, err = run("--root", site_root, "snapshot", "pull", "--archive-url", archive.as_uri())
+    assert code == 2 and "is a link or special file; refusing it" in err
+
+
+class _NotFound(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_404_is_one_line(run, site_root):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/x.tar.gz"
+        code, _, err = run("--root", site_root, "snapshot", "pull", "--archive-url", url)
+    finally:
+        server.shutdown()
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == f"annotator: error: download failed: HTTP 404 Not Found for {url}; check repository and commit in the lock"
+
+
+def test_network_failure_is_one_line(run, site_root):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _, err = run("--root", site_root, "snapshot", "pull", "--archive-url", f"http://127.0.0.1:{port}/a.tar.gz")
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("annotator: error: download failed: network error")
+
+
+def test_plain_http_to_another_host_is_refused():
+    with pytest.raises(AnnotatorError, match="refusing to download over plain HTTP"):
+        snapshot.read_from_archive("http://example.com/a.tar.gz", [])
+
+
+@pytest.mark.parametrize(
+    "lock_text, message",
+    [
+        ('version = 1\n[upstream]\nrepository = "a/b"\ncommit = "abc"\n[[files]]\npath = "x"\nsha256 = "' + "0" * 64 + '"\n',
+         "full 40-character hex SHA"),
+        ('version = 1\n[local]\npath = "../outside"\n[[files]]\npath = "x.py"\n', "has an empty, `.` or `..` component"),
+        ('version = 1\n[local]\npath = "src"\n[[files]]\npath = "/etc/passwd"\n', "is absolute"),
+        ('version = 1\n[local]\npath = "src"\n[[files]]\npath = "a/../../b.py"\n', "`..` component"),
+        ('version = 1\n[local]\npath = "src"\n', "lists no [[files]]"),
+        ("version = [\n", "not valid TOML"),
+    ],
+    ids=["short-commit", "local-outside", "absolute-file", "dotdot-file", "no-files", "bad-toml"],
+)
+def test_bad_locks_are_refused_with_a_message(run, tmp_path, lock_text, message):
+    lock = tmp_path / "source_snapshot" / "snapshot.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(lock_text)
+    code, _, err = run("--root", tmp_path, "snapshot", "verify")
+    assert code == 2 and message in err
+
+
+def test_symlink_escaping_the_source_tree_is_reported(run, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "leak.py").symlink_to("/etc/hostname")
+    lock = tmp_path / "source_snapshot" / "snapshot.lock"
+    lock.parent.mkdir()
+    lock.write_text('version = 1\n[local]\npath = "src"\n[[files]]\npath = "leak.py"\n')
+    code, out, _ = run("--root", tmp_path, "snapshot", "verify")
+    assert code == 1 and "resolves outside" in out
