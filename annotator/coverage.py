@@ -19,6 +19,7 @@ from .sidecar import Sidecar
 
 LONG_FUNCTION = 40  # lines; longer functions need step notes
 _LEAF_KINDS = frozenset({SymbolKind.FIELD, SymbolKind.CONSTANT, SymbolKind.VARIABLE, SymbolKind.YAML_KEY, SymbolKind.YAML_ITEM})
+_URLS = re.compile(r"\]\([^)]*\)|https?://\S+")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’_-]*")
 PRIORITY_ORDER = {"critical": 0, "high": 1, "normal": 2}
 
@@ -30,7 +31,9 @@ class Status(str, enum.Enum):
 
 
 def words(text: str) -> int:
-    return len(_WORDS.findall(text or ""))
+    """Words a reader reads: link targets and bare URLs don't count."""
+    text = _URLS.sub(" ", text or "")
+    return len(_WORDS.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,8 @@ def note_covers(note: ResolvedNote, symbol: Symbol) -> bool:
     whole_symbol = note.note.section is None and note.note.quote is None and note.symbol == symbol.path
     if whole_symbol:
         return True
-    return symbol.kind in _LEAF_KINDS and note.span.contains(symbol.span)
+    # A leaf is covered when the note spans its definition; comment lines above it don't count.
+    return symbol.kind in _LEAF_KINDS and note.span.contains(Span(symbol.name_line, symbol.span.end))
 
 
 def file_progress(analysis: FileAnalysis) -> FileProgress:

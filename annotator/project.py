@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .anchors import ResolvedNote, State, resolve_sidecar
+from .anchors import ResolvedNote, State, note_ids, resolve_sidecar
 from .errors import AnnotatorError
 from .extract import extract
 from .lock import DEFAULT_LOCK, Lock, LockedFile, load_lock, safe_join
@@ -148,7 +148,10 @@ def analyse_file(locked: LockedFile, model: SourceModel | None, loaded: LoadResu
     if model is None:
         findings.append(Finding(code="E001", message=f"source `{locked.path}` is not pulled", path=locked.path,
                                 severity="warning", hint="run `annotator snapshot pull`"))
-        return FileAnalysis(locked, None, sidecar, loaded is not None, (), tuple(findings))
+        # Notes keep their text without code to resolve against; they are shown, never dropped.
+        unresolved = tuple(ResolvedNote(n, i, State.INTACT, None, None, None)
+                           for n, i in zip(sidecar.notes, note_ids(sidecar))) if sidecar else ()
+        return FileAnalysis(locked, None, sidecar, loaded is not None, unresolved, tuple(findings))
     findings.extend(model.findings)
     notes: tuple[ResolvedNote, ...] = ()
     if sidecar is not None:

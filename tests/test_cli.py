@@ -1,0 +1,184 @@
+"""check / init / pin / drift: messages and exit codes (0 clean, 1 findings, 2 usage or environment)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+SIDE = "annotations/trainer/train_grpo.py.yaml"
+
+
+def test_check_is_clean_on_the_fixture_project(run, project_dir):
+    code, out, err = run("--root", project_dir, "check", "--strict")
+    assert code == 0, out
+    assert out == "" and "5 file(s) checked: 0 finding(s), 0 failing" in err
+
+
+def test_check_reports_an_unknown_symbol_with_did_you_mean(run, project_dir):
+    sidecar = project_dir / SIDE
+    text = sidecar.read_text().replace('symbol: "main.make_prompt"', 'symbol: "main.make_promt"')
+    sidecar.write_text(text.replace('fingerprint: "825f1e8e27a45a13:08d5507c30a59390"', ""))  # a new note: not pinned yet
+    code, out, _ = run("--root", project_dir, "check", "trainer/train_grpo.py")
+    assert code == 1
+    line = next(n for n, text in enumerate(sidecar.read_text().splitlines(), 1) if "make_promt" in text)
+    assert f"{SIDE}:{line}:1: A001 unknown symbol `main.make_promt` in trainer/train_grpo.py (hint: did you mean `main.make_prompt`?)" in out
+
+
+def test_check_json_format(run, project_dir):
+    sidecar = project_dir / SIDE
+    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
+    code, out, _ = run("--root", project_dir, "check", "--format", "json")
+    assert code == 1
+    (finding,) = json.loads(out)
+    assert finding["code"] == "S010" and finding["path"] == SIDE and finding["line"] == 4
+
+
+def test_check_github_format(run, project_dir):
+    sidecar = project_dir / SIDE
+    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
+    code, out, _ = run("--root", project_dir, "check", "--format", "github")
+    assert code == 1 and out.startswith(f"::error file={SIDE},line=4,col=11::S010 ")
+
+
+def test_check_accepts_sidecar_paths(run, project_dir):
+    assert run("--root", project_dir, "check", project_dir / SIDE)[0] == 0
+
+
+def test_check_usage_errors_exit_2(run, project_dir, tmp_path):
+    assert run("--root", project_dir, "check", "nope.py")[0] == 2
+    assert run("--root", tmp_path, "check")[0] == 2  # no lock here
+    assert run("check", "--format", "xml")[0] == 2
+
+
+def test_strict_fails_on_missing_fingerprints(run, project_dir):
+    sidecar = project_dir / SIDE
+    text = "\n".join(line for line in sidecar.read_text().splitlines() if "fingerprint:" not in line) + "\n"
+    sidecar.write_text(text)
+    assert run("--root", project_dir, "check")[0] == 0
+    code, out, _ = run("--root", project_dir, "check", "--strict")
+    assert code == 1 and "A021 note `main` has no fingerprint (hint: run `annotator pin`)" in out
+
+
+def test_strict_fails_on_changed_code(run, project_dir):
+    source = project_dir / "src/trainer/train_grpo.py"
+    source.write_text(source.read_text().replace('return [{"role": "user"', 'return [{"role": "human"'))
+    assert run("--root", project_dir, "check")[0] == 0
+    code, out, _ = run("--root", project_dir, "check", "--strict")
+    assert code == 1 and "A020 code under note `main.make_prompt` changed since it was pinned" in out
+
+
+def test_stray_sidecar_is_reported(run, project_dir):
+    shutil.copy(project_dir / SIDE, project_dir / "annotations/trainer/missing.py.yaml")
+    code, out, _ = run("--root", project_dir, "check")
+    assert code == 1 and "annotations/trainer/missing.py.yaml:1:1: S021" in out
+
+
+def test_init_scaffolds_every_symbol_and_check_accepts_it(run, project_dir):
+    code, out, _ = run("--root", project_dir, "init", "trainer/rewards.py", "--priority", "high")
+    assert code == 0 and out == "wrote annotations/trainer/rewards.py.yaml\n"
+    text = (project_dir / "annotations/trainer/rewards.py.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    for symbol in ("format_reward", "length_reward", "get_cosine_reward", "get_cosine_reward.cosine_reward", "get_reward_funcs"):
+        assert f'  - symbol: "{symbol}"\n    what: ""\n    why: ""\n    how: ""\n' in text
+    assert run("--root", project_dir, "check", "trainer/rewards.py")[0] == 0
+
+
+def test_init_schema_modeline_points_at_the_schema(run, project_dir):
+    run("--root", project_dir, "init", "trainer/configs.py")
+    sidecar = project_dir / "annotations/trainer/configs.py.yaml"
+    reference = sidecar.read_text().splitlines()[0].split("$schema=")[1]
+    assert json.loads((sidecar.parent / reference).read_text())["$schema"].startswith("http://json-schema.org/draft-07")
+
+
+def test_init_yaml_lists_top_level_keys(run, project_dir):
+    (project_dir / "annotations/recipes/demo.yaml.yaml").unlink()
+    run("--root", project_dir, "init", "recipes/demo.yaml")
+    text = (project_dir / "annotations/recipes/demo.yaml.yaml").read_text()
+    assert '  - symbol: "deepspeed_config"\n' in text and "zero_stage" not in text
+
+
+def test_init_never_overwrites(run, project_dir):
+    before = (project_dir / SIDE).read_bytes()
+    code, _, err = run("--root", project_dir, "init", "trainer/train_grpo.py")
+    assert code == 2 and "already exists; init never overwrites a sidecar" in err
+    assert (project_dir / SIDE).read_bytes() == before
+
+
+def test_pin_after_a_move_changes_only_pinned_keys(run, project_dir):
+    source = project_dir / "src/trainer/train_grpo.py"
+    source.write_text(source.read_text().replace("import sys\n", "import sys\n" + "\n" * 20))
+    code, out, _ = run("--root", project_dir, "check", "--strict")
+    assert code == 1 and "A022 note `main` moved to lines 33-66" in out
+    before = (project_dir / SIDE).read_text().splitlines()
+    assert run("--root", project_dir, "pin")[0] == 0
+    after = (project_dir / SIDE).read_text().splitlines()
+    assert len(before) == len(after)
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert changed and all(a.strip().startswith("line:") and b.strip().startswith("line:") for a, b in changed)
+    assert run("--root", project_dir, "check", "--strict")[0] == 0
+
+
+def test_pin_keeps_comments_and_quoting(run, project_dir):
+    sidecar = project_dir / SIDE
+    text = sidecar.read_text()
+    text = text.replace('  - symbol: "logger"\n', "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n")
+    text = "\n".join(line for line in text.splitlines() if "fingerprint:" not in line and "line:" not in line) + "\n"
+    sidecar.write_text(text)
+    assert run("--root", project_dir, "pin")[0] == 0
+    pinned = sidecar.read_text()
+    assert "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n    line: 10\n    fingerprint:" in pinned
+    stripped = "\n".join(l for l in pinned.splitlines() if "fingerprint:" not in l and not l.strip().startswith("line:")) + "\n"
+    assert stripped == text
+
+
+def test_pin_check_reports_without_writing(run, project_dir):
+    source = project_dir / "src/trainer/train_grpo.py"
+    source.write_text("\n\n" + source.read_text())
+    before = (project_dir / SIDE).read_bytes()
+    code, out, _ = run("--root", project_dir, "pin", "--check")
+    assert code == 1 and "line -> 15" in out
+    assert (project_dir / SIDE).read_bytes() == before
+
+
+def test_pin_follows_a_symbol_moved_into_a_class(run, project_dir):
+    source = project_dir / "src/trainer/rewards.py"
+    run("--root", project_dir, "init", "trainer/rewards.py")
+    sidecar = project_dir / "annotations/trainer/rewards.py.yaml"
+    sidecar.write_text(sidecar.read_text().replace('    what: ""\n    why: ""\n    how: ""', '    body: "note"'))
+    run("--root", project_dir, "pin")
+    text = source.read_text()
+    block = text[text.index("def length_reward"): text.index("def get_cosine_reward")].rstrip() + "\n"
+    indented = "".join(("    " + l if l.strip() else l) for l in block.splitlines(True))
+    source.write_text(text.replace(block, "") + "\n\nclass Rewards:\n" + indented)
+    code, out, _ = run("--root", project_dir, "check", "--strict")
+    assert code == 1 and "A022 note `length_reward` moved" in out
+    run("--root", project_dir, "pin")
+    assert 'symbol: "Rewards.length_reward"' in sidecar.read_text()
+    assert run("--root", project_dir, "check", "--strict")[0] == 0
+
+
+def test_drift_against_another_tree(run, project_dir, tmp_path):
+    other = tmp_path / "next"
+    shutil.copytree(project_dir / "src", other)
+    text = (other / "trainer/train_grpo.py").read_text()
+    text = text.replace("def make_prompt(example", "def build_prompt(example").replace("make_prompt({", "build_prompt({")
+    text = text.replace("tokenizer = {\"vocab\": config.vocab_size}", "tokenizer = {\"vocab\": config.vocab_size * 2}")
+    (other / "trainer/train_grpo.py").write_text(text)
+    code, out, err = run("--root", project_dir, "drift", "--from-dir", other)
+    assert code == 1
+    assert "orphaned main.make_prompt (not found); closest: main.build_prompt" in out
+    assert "changed  main-Load-tokenizer" in out
+    assert '+    tokenizer = {"vocab": config.vocab_size * 2}' in out
+    code, out, _ = run("--root", project_dir, "drift", "--from-dir", other, "--format", "json")
+    states = {entry["note"]: entry["state"] for entry in json.loads(out)}
+    assert states["main.make_prompt"] == "orphaned" and states["logger"] == "intact"
+
+
+def test_drift_unchanged_tree_exits_0(run, project_dir):
+    assert run("--root", project_dir, "drift", "--from-dir", project_dir / "src")[0] == 0
+
+
+def test_drift_from_git_needs_a_commit(run, project_dir):
+    code, _, err = run("--root", project_dir, "drift", "--from-git", project_dir)
+    assert code == 2 and "--from-git needs --commit SHA" in err

@@ -1,0 +1,111 @@
+"""Progress figures, asserted exactly on fixtures whose notes we know."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from annotator.coverage import Status, badge_json, file_progress, progress_report, words
+from annotator.project import analyse_file
+from annotator.sidecar import load_sidecar
+
+
+def progress_of(project, path):
+    return file_progress(project.analyse(path))
+
+
+def test_training_script_figures(project):
+    p = progress_of(project, "trainer/train_grpo.py")
+    assert p.status is Status.COMPLETE
+    assert (p.lines, p.covered_lines, p.symbols, p.annotated_symbols, p.notes) == (50, 35, 2, 2, 6)
+    assert p.states == {"intact": 6, "moved": 0, "changed": 0, "orphaned": 0}
+    assert p.unpinned == 0 and p.priority == "critical" and p.page == "files/trainer/train_grpo.py/"
+    assert all(item.ok for item in p.checklist)
+
+
+def test_recipe_figures(project):
+    p = progress_of(project, "recipes/demo.yaml")
+    # keys: model_name_or_path, torch_dtype, learning_rate, num_generations, reward_funcs,
+    # deepspeed_config and its two keys = 8; the quote covers lines 2-3, the deepspeed note 11-13
+    assert (p.lines, p.symbols, p.annotated_symbols, p.covered_lines, p.notes) == (13, 8, 5, 5, 2)
+    assert p.uncovered == ("learning_rate", "num_generations", "reward_funcs")
+    assert p.status is Status.IN_PROGRESS
+    assert [i.key for i in p.missing] == ["overview", "role", "key_innovations", "data_flow", "takeaways"]
+
+
+def test_file_without_sidecar_is_not_started(project):
+    p = progress_of(project, "trainer/configs.py")
+    assert p.status is Status.NOT_STARTED and p.notes == 0 and p.symbols == 14 and p.words == 0
+
+
+def test_words_and_what_why_how(project):
+    locked = project.lock.file("trainer/rewards.py")
+    text = textwrap.dedent("""\
+        source: trainer/rewards.py
+        notes:
+          - symbol: format_reward
+            what: "Checks the tag layout."
+            why: "Rewards structure."
+          - symbol: length_reward
+            what: "Prefers shorter answers here."
+            why: "Brevity is cheaper to sample."
+            how: "Scales by the longest completion."
+    """).encode()
+    loaded = load_sidecar(text, "annotations/trainer/rewards.py.yaml")
+    p = file_progress(analyse_file(locked, project.model("trainer/rewards.py"), loaded))
+    assert p.words == 4 + 2 + 4 + 5 + 5  # counted by hand
+    assert p.annotated_symbols == 2 and p.symbols == 5
+    what_why_how = next(i for i in p.checklist if i.key == "what_why_how")
+    assert not what_why_how.ok
+    assert what_why_how.detail == "format_reward, get_cosine_reward, get_cosine_reward.cosine_reward, get_reward_funcs"
+
+
+def test_long_function_needs_step_notes(project_dir):
+    from annotator.project import Project
+
+    source = project_dir / "src/trainer/rewards.py"
+    body = "".join(f"    x{i} = {i}\n" for i in range(45))
+    source.write_text(source.read_text() + f"\n\ndef long_one():\n{body}")
+    project = Project.open(project_dir)
+    loaded = load_sidecar(b"source: trainer/rewards.py\nnotes:\n  - symbol: long_one\n    what: a b c\n    why: a b c\n"
+                          b"    how: a b c\n", "annotations/trainer/rewards.py.yaml")
+    p = file_progress(analyse_file(project.lock.file("trainer/rewards.py"), project.model("trainer/rewards.py"), loaded))
+    steps = next(i for i in p.checklist if i.key == "step_notes")
+    assert not steps.ok and steps.detail == "long_one"
+
+
+def test_words_counts_tokens_not_markup():
+    assert words("**GRPO** uses `num_generations` = 16, see [paper](https://x.y).") == 6
+
+
+def test_report_and_json_agree(project, run, project_dir):
+    report = progress_report(project)
+    assert report.complete == 1 and len(report.files) == 5
+    code, out, _ = run("--root", project_dir, "status", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["files_complete"] == 1
+    grpo = next(f for f in data["files"] if f["path"] == "trainer/train_grpo.py")
+    for key in ("path", "status", "priority", "lines", "covered_lines", "symbols", "annotated_symbols", "notes",
+                "states", "checklist", "words", "page"):
+        assert key in grpo
+    assert grpo["page"] == "files/trainer/train_grpo.py/"
+    assert report.next_steps[0].startswith("recipes/demo.yaml (high): cover 3 symbol(s)")
+
+
+def test_status_table_and_fail_under(run, project_dir, tmp_path):
+    code, out, _ = run("--root", project_dir, "status")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["file", "status", "priority", "lines", "covered", "symbols", "notes", "review", "missing"]
+    assert "trainer/train_grpo.py  complete" in out and "\033[" not in out
+    assert "1 of 5 files complete" in out
+    assert run("--root", project_dir, "status", "--fail-under", "90")[0] == 1
+    badge = tmp_path / "badge.json"
+    assert run("--root", project_dir, "status", "--fail-under", "10", "--badge", badge)[0] == 0
+    assert json.loads(badge.read_text()) == {"schemaVersion": 1, "label": "annotated", "message": "1 of 5 files",
+                                             "color": "yellow"}
+
+
+def test_badge_colours():
+    from annotator.coverage import ProgressReport
+
+    assert badge_json(ProgressReport(files=()))["color"] == "brightgreen"
