@@ -51,12 +51,21 @@ def code_lines(page_html: str) -> list[tuple[str, str]]:
 
 
 class _Danger(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, within: str | None) -> None:
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
-        self.in_script = False
+        self.within = within
+        self.depth = 0
+
+    def handle_endtag(self, tag):
+        if self.within and tag == self.within and self.depth:
+            self.depth -= 1
 
     def handle_starttag(self, tag, attrs):
+        if self.within and tag == self.within:
+            self.depth += 1
+        if self.within and not self.depth:
+            return
         attributes = dict(attrs)
         if tag == "script" and attributes.get("type") not in ("application/json",):
             src = attributes.get("src") or ""
@@ -73,8 +82,10 @@ class _Danger(HTMLParser):
             self.problems.append(f"<{tag}>")
 
 
-def dangers(fragment: str) -> list[str]:
-    parser = _Danger()
+def dangers(fragment: str, within: str | None = None) -> list[str]:
+    """Live script, event handlers, dangerous URLs and clobbering ids; ``within="article"`` checks a
+    built page's content only (the theme's own inline scripts live outside it)."""
+    parser = _Danger(within)
     parser.feed(fragment)
     return parser.problems
 
