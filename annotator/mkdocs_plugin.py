@@ -65,28 +65,38 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
                 target.append(uri)
         return config
 
-    def on_files(self, files: Files, *, config) -> Files:
+    def on_pre_build(self, *, config) -> None:
+        # Build before mkdocs cleans site_dir: a strict build that is going to fail must fail here,
+        # leaving the previous site untouched.
+        self.build = None
         if not self.config.enabled:
-            return files
+            return
         try:
-            build = build_site(self.project, with_history=self.config.history)
+            self.build = build_site(self.project, with_history=self.config.history)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
+        failing = []
         quiet = 0
-        for finding in build.findings:
+        for finding in self.build.findings:
             if finding.severity == "error" or finding.code in _FAILS_STRICT:
                 log.warning(finding.format())
+                failing.append(finding)
             else:
                 log.debug(finding.format())
                 quiet += 1
         if quiet:
             log.info(f"annotator: {quiet} warning(s) on notes (moved, changed, unpinned); see `annotator check`")
-        for uri, content in {**build.pages, **build.data}.items():
+        if failing and config.strict:
+            raise PluginError(f"annotator: {len(failing)} finding(s) in strict mode; the previous site is left as it was")
+
+    def on_files(self, files: Files, *, config) -> Files:
+        if not self.config.enabled or self.build is None:
+            return files
+        for uri, content in {**self.build.pages, **self.build.data}.items():
             _replace(files, File.generated(config, uri, content=content))
         for name in ASSETS:
             _replace(files, File.generated(config, f"{ASSET_DIR}/{name}", content=asset_bytes(name)))
         return files
-
 
     def on_page_content(self, html_text: str, *, page, config, files) -> str:
         # Math on hand-written pages too: MathML at build time (see render.markdown).
