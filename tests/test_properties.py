@@ -1,0 +1,81 @@
+"""Property tests: every line once for generated sources, resolution never crashes, any note text is safe."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from annotator.anchors import resolve_note
+from annotator.coverage import file_progress
+from annotator.extract import extract
+from annotator.lock import LockedFile, Lock
+from annotator.project import analyse_file
+from annotator.render.links import SymbolIndex
+from annotator.render.markdown import render_markdown
+from annotator.render.page import PageInput, render_file_page
+from annotator.sidecar import Note, load_sidecar
+
+from .html_tools import code_lines, dangers
+
+_LINE_PARTS = st.sampled_from([
+    "def f(x):", "    return x", "class C:", "    a: int = 1", "    def m(self):", "        pass", "# comment",
+    "    ##########", "    # Load model", '"""doc', 'string"""', "x = '''a", "b'''", "if __name__ == '__main__':",
+    "    main()", "", "    ", "\t", "@decorator", "async def g():", "import os", "from . import y", "z = [", "  1,", "]",
+    "café = 'ü'", "x = 1  # trailing", "    if x:", "lambda: (yield)", "\x0c", "a = b = c", "(", "def broken(:",
+])
+SOURCES = st.lists(_LINE_PARTS, max_size=40).map(lambda lines: "\n".join(lines))
+NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
+LOCK = Lock(lock_path=__import__("pathlib").Path("/p/source_snapshot/snapshot.lock"),
+            files=(LockedFile("pkg/m.py", None),), local_path="src")
+
+
+def page_for(source_bytes: bytes, sidecar=None):
+    model = extract("pkg/m.py", source_bytes)
+    analysis = analyse_file(LOCK.files[0], model, sidecar)
+    page = render_file_page(PageInput(analysis, file_progress(analysis), LOCK, SymbolIndex.build([model]),
+                                      frozenset({"pkg/m.py"})))
+    return model, page
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SOURCES, NEWLINES, st.booleans())
+def test_every_generated_line_appears_once_in_order(source, newline, final_newline):
+    data = (source.replace("\n", newline) + (newline if final_newline else "")).encode()
+    model, page = page_for(data)
+    lines = code_lines(page)
+    assert [i for i, _ in lines] == [f"L{n}" for n in range(1, len(model.lines) + 1)]
+    assert [t for _, t in lines] == list(model.lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(SOURCES, st.one_of(st.none(), st.sampled_from(["f", "C", "C.m", "C.a", "g", "x", "__main__", "f.x"])),
+       st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.integers(1, 50)),
+       st.one_of(st.none(), st.sampled_from(["Load model", "nope"])))
+def test_resolution_never_crashes(source, symbol, quote, lines, section):
+    model = extract("pkg/m.py", source.encode())
+    note = Note(index=0, line=1, symbol=symbol, quote=quote or None, lines=lines if quote else None,
+                section=section, body="x")
+    resolved = resolve_note(note, "n", "s.yaml", model)
+    if resolved.span is not None:
+        assert 1 <= resolved.span.start <= resolved.span.end <= max(1, model.line_count)
+
+
+_HOSTILE_BITS = st.sampled_from([
+    "<script>", "</script>", "<img src=x onerror=alert(1)>", "javascript:", "[a](", ")", "{: onclick=x }", "<svg onload=x>",
+    "$", "$$", "```", "mermaid", "\n", "<div id=__config>", "&#x6a;avascript:", '"', "'", "<a href=", ">", "!!! note",
+    "    ", "--8<--", "<style>", "<iframe>", "data:text/html,", "<", "&", "|a|b|\n|-|-|\n", "**", "\\", "<math>", "`",
+])
+NOTE_TEXT = st.lists(st.one_of(_HOSTILE_BITS, st.text(max_size=8)), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NOTE_TEXT)
+def test_any_note_text_renders_to_sanitized_html(text):
+    assert dangers(render_markdown(text)) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=400))
+def test_sidecar_loader_never_raises(data):
+    result = load_sidecar(data, "annotations/x.yaml")
+    assert (result.sidecar is None) == bool(result.findings)
