@@ -232,7 +232,7 @@ def _matching_lines(model: SourceModel, scope: Span, quote: str) -> list[int]:
     if prefix:
         wanted = wanted[:-3].rstrip()
     hits = []
-    for number in range(scope.start, scope.end + 1):
+    for number in range(scope.start, min(scope.end, model.line_count) + 1):
         line = normalise(model.lines[number - 1])
         if line == wanted or (prefix and wanted and line.startswith(wanted)):
             hits.append(number)

@@ -16,6 +16,7 @@ import yaml
 
 from .anchors import State
 from .errors import AnnotatorError
+from .extract.yaml_keys import YAML_ONLY_BREAKS
 from .model import CALLABLE_KINDS, COVERED_KINDS, SourceModel, SymbolKind
 from .project import FileAnalysis, Project, write_atomic
 from .sidecar import SCHEMA_MODELINE
@@ -98,7 +99,8 @@ class PinChange:
 
 def pin_text(text: str, analysis: FileAnalysis) -> tuple[str, list[PinChange]]:
     """Record fingerprint, line hint and moved symbol paths; returns the new text and the changes."""
-    root = yaml.compose(text, Loader=_Loader)
+    # Compose what the loader sees (same length, so marks and columns agree) but edit the original.
+    root = yaml.compose(text.translate(YAML_ONLY_BREAKS), Loader=_Loader)
     notes_node = next((v for k, v in root.value if k.value == "notes"), None) if isinstance(root, yaml.MappingNode) else None
     if not isinstance(notes_node, yaml.SequenceNode):
         return text, []

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .extract.yaml_keys import YAML_ONLY_BREAKS
 from .model import Finding
 
 MAX_SIDECAR_BYTES = 1 << 20
@@ -25,6 +26,7 @@ MAX_DEPTH = 12
 SUFFIX = ".yaml"
 SCHEMA_MODELINE = "# yaml-language-server: $schema="
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 _PLAIN_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list", dict: "mapping"}
 
 
@@ -115,7 +117,7 @@ def load_sidecar(data: bytes, display_path: str) -> LoadResult:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return _fail(display_path, line, column, "S003", "sidecar is not valid UTF-8", "save the file as UTF-8")
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").translate(YAML_ONLY_BREAKS)
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return _fail(display_path, line, 1, "S003", "sidecar contains a NUL byte", "remove the control character")
@@ -146,7 +148,12 @@ def load_sidecar(data: bytes, display_path: str) -> LoadResult:
     problem = _check_structure(node, depth=0)
     if problem:
         return LoadResult(None, (Finding(path=display_path, **problem),))
-    data_tree = _construct(node)
+    try:
+        data_tree = _construct(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        mark = getattr(exc, "problem_mark", None) or node.start_mark
+        return _fail(display_path, mark.line + 1, mark.column + 1, "S004", f"YAML value cannot be read ({exc.__class__.__name__})",
+                     "quote the value")
 
     findings = _schema_findings(data_tree, node, display_path)
     if findings:
@@ -161,6 +168,9 @@ def _fail(path: str, line: int, column: int, code: str, message: str, hint: str)
 def _check_structure(node: yaml.Node, depth: int) -> dict[str, Any] | None:
     """Refuse deep nesting and duplicate keys (PyYAML would silently keep the last one)."""
     mark = node.start_mark
+    if node.tag not in _PLAIN_TAGS:
+        return dict(code="S012", message=f"YAML tag `{node.tag}` is not allowed", line=mark.line + 1,
+                    column=mark.column + 1, hint="sidecars hold plain strings, numbers, lists and mappings")
     if depth > MAX_DEPTH:
         return dict(code="S007", message=f"nesting deeper than {MAX_DEPTH} levels", line=mark.line + 1,
                     column=mark.column + 1, hint="sidecars are shallow: file sections and a list of notes")

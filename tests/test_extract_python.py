@@ -202,3 +202,8 @@ def test_real_grpo_main_banner_sections(real_project):
     tokenizer = next(b for b in model.banners if b.title == "Load tokenizer")
     assert model.lines[tokenizer.span.start - 1].startswith("    ####")
     assert "get_tokenizer" in model.lines[tokenizer.span.start + 2]
+
+
+def test_yaml_next_line_character_does_not_shift_key_lines():
+    model = extract("r.yaml", "a: 1\nb: 'x\x85y'\nc: 2\n".encode())
+    assert [(s.path, s.span.start) for s in model.symbols] == [("a", 1), ("b", 2), ("c", 3)]

@@ -75,3 +75,15 @@ def test_very_deep_nesting_does_not_crash():
 def test_bom_and_crlf_are_accepted():
     result = load_sidecar(b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n"), "annotations/a.py.yaml")
     assert result.findings == () and result.sidecar.notes[0].body == "hello"
+
+
+@pytest.mark.parametrize("data", [b"source: !!python/object:os.system a.py\n", b"source: a.py\nx: !!binary aGk=\n",
+                                  b"source: a.py\n=: x\n"], ids=["python-tag", "binary", "value-key"])
+def test_explicit_tags_are_refused(data):
+    finding = only_finding(data)
+    assert finding.code in ("S012", "S010") and finding.line >= 1
+
+
+def test_yaml_only_line_breaks_keep_positions_aligned():
+    result = load_sidecar(b'source: "a.py"\ntitle: "x\xc2\x85y"\npriority: urgent\n', "annotations/a.py.yaml")
+    assert result.findings[0].line == 3

@@ -7,10 +7,12 @@ import yaml
 from ..model import Finding, SourceModel, Span, Symbol, SymbolKind
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_ONLY_BREAKS = {0x85: " ", 0x2028: " ", 0x2029: " "}
 
 
 def extract_yaml(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceModel:
-    text = "\n".join(lines) + "\n"
+    # YAML also breaks lines at NEL, LS and PS; we don't, so blank them to keep line numbers aligned.
+    text = ("\n".join(lines) + "\n").translate(YAML_ONLY_BREAKS)
     try:
         documents = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -63,7 +65,7 @@ class _Walker:
     def _add(self, path: str, first: yaml.Node, last: yaml.Node, in_sequence: bool) -> None:
         if path in self.symbols:
             return
-        start = first.start_mark.line + 1
+        start = min(first.start_mark.line + 1, max(1, len(self.lines)))
         end = last.end_mark.line + (1 if last.end_mark.column > 0 else 0)
         end = max(start, min(end, len(self.lines)))
         while end > start and _is_blank_or_comment(self.lines[end - 1]):

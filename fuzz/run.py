@@ -1,0 +1,102 @@
+"""Fuzz the sidecar loader and the extractors with hypothesis, for a time budget. Run by hand:
+
+    .venv/bin/python fuzz/run.py --minutes 10
+
+Each target must return a value (never raise) for any input. Failures are printed with the
+shrunk input and the run exits 1. The outcome of the last long run is recorded in SECURITY.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from annotator.extract import extract  # noqa: E402
+from annotator.render.markdown import render_markdown  # noqa: E402
+from annotator.sidecar import load_sidecar  # noqa: E402
+
+YAML_BITS = st.sampled_from([
+    "source: a.py\n", "notes:\n", "  - ", "symbol: ", "body: ", "quote: ", "&a ", "*a", "!!python/object:os.system ",
+    "[", "]", "{", "}", ": ", "- ", "\n", "  ", "'", '"', "|\n", ">\n", "? ", "%YAML 1.1\n", "---\n", "...\n", "\t",
+    "no", "0x1F", "1e3", "~", "\ufeff", "\r\n", "\x00", "\x85", "#", ",", "!!binary ", "<<: ", "2001-12-14",
+])
+PYTHON_BITS = st.sampled_from([
+    "def ", "class ", "async ", "f", "(", ")", ":", "\n", "    ", "\t", "@d\n", "if __name__ == '__main__':\n",
+    "'''", '"""', "#", "####\n", "import x\n", "from . import y\n", "lambda", "yield", "=", ",", "\\\n", "\r\n",
+    "\x0c", "\ufeff", "é", "[", "]", "{", "}", "try:\n", "except:\n", "match x:\n", "case 1:\n", "0x", "f'{x}'",
+])
+
+
+def texts(bits):
+    return st.lists(st.one_of(bits, st.text(max_size=6)), max_size=80).map("".join)
+
+
+TARGETS = {
+    "sidecar loader (bytes)": (st.binary(max_size=2000), lambda data: load_sidecar(data, "annotations/f.yaml")),
+    "sidecar loader (YAML-ish text)": (texts(YAML_BITS), lambda text: load_sidecar(text.encode("utf-8", "surrogatepass"), "annotations/f.yaml")),
+    "python extractor": (texts(PYTHON_BITS), lambda text: extract("pkg/m.py", text.encode("utf-8", "surrogatepass"))),
+    "python extractor (bytes)": (st.binary(max_size=2000), lambda data: extract("pkg/m.py", data)),
+    "yaml extractor": (texts(YAML_BITS), lambda text: extract("recipes/r.yaml", text.encode("utf-8", "surrogatepass"))),
+    "note renderer": (st.text(max_size=400), render_markdown),
+}
+
+
+def fuzz(name: str, strategy, target, seconds: float) -> tuple[int, str | None]:
+    count = 0
+    deadline = time.monotonic() + seconds
+
+    @settings(max_examples=20_000, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.generate, Phase.shrink])
+    @given(strategy)
+    def run(value):
+        nonlocal count
+        if time.monotonic() > deadline:
+            raise _Stop
+        count += 1
+        target(value)
+
+    try:
+        run()
+    except _Stop:
+        pass
+    except Exception as exc:  # noqa: BLE001 - report any failure with its input
+        return count, f"{exc.__class__.__name__}: {exc}"
+    return count, None
+
+
+class _Stop(BaseException):
+    """Ends a run when the time budget is spent (a BaseException so targets cannot swallow it)."""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=1.0, help="budget per target")
+    args = parser.parse_args()
+    failed = False
+    for name, (strategy, target) in TARGETS.items():
+        started = time.monotonic()
+        count, failure = fuzz_until(name, strategy, target, args.minutes * 60)
+        print(f"{name:32} {count:>9} inputs in {time.monotonic() - started:6.0f} s: {failure or 'no failure'}", flush=True)
+        failed |= failure is not None
+    return 1 if failed else 0
+
+
+def fuzz_until(name, strategy, target, seconds):
+    """hypothesis stops a run after its example budget; loop runs until the time budget is spent."""
+    total, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        count, failure = fuzz(name, strategy, target, end - time.monotonic())
+        total += count
+        if failure or count == 0:
+            return total, failure
+    return total, None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Determinism of whole builds, and a real `mkdocs serve` that survives a broken sidecar."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURE_PROJECT
+
+MKDOCS_YML = """\
+site_name: fixture
+site_url: http://127.0.0.1/
+theme: {name: material, font: false}
+plugins: [search, {annotator: {history: false}}]
+"""
+
+
+def make_site_project(root: Path) -> Path:
+    project = root / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    (project / "mkdocs.yml").write_text(MKDOCS_YML)
+    (project / "docs").mkdir()
+    (project / "docs/index.md").write_text("# Home\n")
+    return project
+
+
+def test_two_clean_builds_are_byte_identical(tmp_path):
+    project = make_site_project(tmp_path)
+    sites = []
+    for name in ("one", "two"):
+        shutil.rmtree(project / ".annotator-cache", ignore_errors=True)
+        result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(tmp_path / name)], cwd=project,
+                                capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+        assert result.returncode == 0, result.stderr
+        sites.append(tmp_path / name)
+    comparison = filecmp.dircmp(*sites)
+    differing = []
+
+    def walk(cmp, prefix=""):
+        differing.extend(prefix + name for name in cmp.diff_files + cmp.left_only + cmp.right_only)
+        for sub, child in cmp.subdirs.items():
+            walk(child, prefix + sub + "/")
+
+    walk(comparison)
+    files = [p for p in sites[0].rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for path in files:  # filecmp's shallow compare can miss same-size files; compare bytes
+        assert path.read_bytes() == (sites[1] / path.relative_to(sites[0])).read_bytes(), path
+    assert differing == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def wait_for(condition, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_serve_survives_an_invalid_sidecar_and_recovers(tmp_path):
+    project = make_site_project(tmp_path)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+                              cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    page = f"http://127.0.0.1:{port}/files/trainer/train_grpo.py/"
+    sidecar = project / "annotations/trainer/train_grpo.py.yaml"
+    good = sidecar.read_text()
+    try:
+        assert wait_for(lambda: (fetch(page) or "").find("Toy GRPO trainer") >= 0), "server did not start"
+        sidecar.write_text(good.replace("priority: critical", "priority: [unclosed"))
+        assert wait_for(lambda: "This page has a problem." in (fetch(page) or "")), "error banner never appeared"
+        assert server.poll() is None
+        assert "S004 YAML syntax error" in fetch(page)
+        sidecar.write_text(good.replace("A module logger.", "A module logger, edited."))
+        assert wait_for(lambda: "A module logger, edited." in (fetch(page) or "")), "did not recover"
+        assert "This page has a problem." not in fetch(page)
+        assert server.poll() is None
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
