@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import shutil
 import socketserver
@@ -16,7 +17,7 @@ import pytest
 
 from ..conftest import FIXTURE_PROJECT, REPO
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
 
 SITE_CONFIG = textwrap.dedent("""\
