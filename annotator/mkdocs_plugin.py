@@ -19,9 +19,9 @@ from mkdocs.structure.files import File, Files
 
 from .errors import AnnotatorError
 from .lock import DEFAULT_LOCK
-from .project import Project
+from .project import Project, write_atomic
 from .render.markdown import math_to_mathml
-from .site import ASSET_DIR, ASSETS, asset_bytes, build_site
+from .site import ASSET_DIR, ASSETS, SiteEngine, asset_bytes
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
@@ -51,9 +51,15 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         root = (base / self.config.root) if self.config.root else base
         lock = (base / self.config.lock) if self.config.lock else root / DEFAULT_LOCK
         try:
-            self.project = Project.open(root, lock)
+            project = Project.open(root, lock)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
+        # `mkdocs serve` re-runs on_config for every rebuild; keep the engine (and its memory of
+        # every stage) as long as the lock is the same.
+        engine = getattr(self, "engine", None)
+        if engine is None or engine.project.lock != project.lock:
+            self.engine = SiteEngine(project)
+        self.project = self.engine.project
         for path in (self.project.annotations_dir, self.project.lock.lock_path, self.project.lock.source_root):
             if path.exists() and str(path) not in config.watch:
                 config.watch.append(str(path))
@@ -72,7 +78,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         if not self.config.enabled:
             return
         try:
-            self.build = build_site(self.project, with_history=self.config.history)
+            self.build = self.engine.build(with_history=self.config.history)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
         failing = []
@@ -92,11 +98,23 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled or self.build is None:
             return files
-        for uri, content in {**self.build.pages, **self.build.data}.items():
+        # Pages are backed by files in the cache, rewritten only when they change, so that
+        # `mkdocs serve --dirty` rebuilds just the pages an edit touched.
+        stage = self.project.cache_dir / "site"
+        for uri, page in self.build.pages.items():
+            target = stage / uri
+            write_atomic(target, page.markdown.encode("utf-8"))
+            _replace(files, File.generated(config, uri, abs_src_path=str(target)))
+        for uri, content in self.build.data.items():
             _replace(files, File.generated(config, uri, content=content))
         for name in ASSETS:
             _replace(files, File.generated(config, f"{ASSET_DIR}/{name}", content=asset_bytes(name)))
         return files
+
+    def on_post_page(self, output: str, *, page, config) -> str:
+        # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.
+        rendered = self.build.pages.get(page.file.src_uri) if getattr(self, "build", None) else None
+        return rendered.swap_blocks(output) if rendered is not None else output
 
     def on_page_content(self, html_text: str, *, page, config, files) -> str:
         # Math on hand-written pages too: MathML at build time (see render.markdown).

@@ -20,7 +20,7 @@ from .errors import AnnotatorError
 from .extract import extract
 from .lock import DEFAULT_LOCK, Lock, LockedFile, load_lock, safe_join
 from .model import Finding, SourceModel
-from .sidecar import SUFFIX, LoadResult, Sidecar, load_sidecar_file, sidecar_path_for
+from .sidecar import MAX_SIDECAR_BYTES, SUFFIX, LoadResult, Sidecar, load_sidecar, load_sidecar_file, sidecar_path_for
 
 ANNOTATIONS = "annotations"
 CACHE = ".annotator-cache"
@@ -72,15 +72,27 @@ class Project:
         data = self.source_bytes(path) if data is None else data
         if data is None:
             return None
-        key = hashlib.sha256(path.encode() + b"\0" + data).hexdigest()
+        key = _model_key(path, data)
         if key in self._models:
             return self._models[key]
         model = self._cached_extract(key, path, data)
         self._models[key] = model
         return model
 
+    def has_model(self, path: str, data: bytes) -> bool:
+        key = _model_key(path, data)
+        return key in self._models or self._extract_cache_file(key).exists()
+
+    def remember_model(self, path: str, data: bytes, model: SourceModel) -> None:
+        key = _model_key(path, data)
+        self._models[key] = model
+        write_atomic(self._extract_cache_file(key), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _extract_cache_file(self, key: str) -> Path:
+        return self.cache_dir / "extract" / f"{key}-{__version__}.pickle"
+
     def _cached_extract(self, key: str, path: str, data: bytes) -> SourceModel:
-        file = self.cache_dir / "extract" / f"{key}-{__version__}.pickle"
+        file = self._extract_cache_file(key)
         try:
             with file.open("rb") as handle:
                 cached = pickle.load(handle)
@@ -96,7 +108,8 @@ class Project:
     def sidecar_file(self, path: str) -> Path:
         return self.root / sidecar_path_for(path)
 
-    def load_sidecar(self, path: str) -> LoadResult | None:
+    def sidecar_bytes(self, path: str) -> bytes | LoadResult | None:
+        """The sidecar's bytes; None when there is none; a LoadResult with the reason when refused unread."""
         display = sidecar_path_for(path)
         try:
             file = safe_join(self.root, display, what="sidecar")
@@ -106,7 +119,18 @@ class Project:
             return None
         if not file.resolve().is_relative_to(self.annotations_dir.resolve()):
             return LoadResult(None, (Finding(code="S011", message="sidecar resolves outside annotations/", path=display),))
-        return load_sidecar_file(file, display)
+        try:
+            if file.stat().st_size > MAX_SIDECAR_BYTES:
+                return load_sidecar_file(file, display)  # reports the size without reading
+            return file.read_bytes()
+        except OSError as exc:
+            return LoadResult(None, (Finding(code="S001", message=f"cannot read sidecar: {exc.strerror}", path=display),))
+
+    def load_sidecar(self, path: str) -> LoadResult | None:
+        raw = self.sidecar_bytes(path)
+        if raw is None or isinstance(raw, LoadResult):
+            return raw
+        return load_sidecar(raw, sidecar_path_for(path))
 
     def stray_sidecars(self) -> list[Finding]:
         """Sidecars that belong to no locked file (typos in a path, files dropped from the lock)."""
@@ -132,6 +156,10 @@ class Project:
 
     def analyse_all(self) -> list[FileAnalysis]:
         return [self.analyse(f.path) for f in self.lock.files]
+
+
+def _model_key(path: str, data: bytes) -> str:
+    return hashlib.sha256(path.encode() + b"\0" + data).hexdigest()
 
 
 def analyse_file(locked: LockedFile, model: SourceModel | None, loaded: LoadResult | None) -> FileAnalysis:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,10 +19,11 @@ from .coverage import ProgressReport, file_progress, next_steps
 from .errors import AnnotatorError
 from .history import coverage_history
 from .model import Finding
-from .project import Project, write_atomic
+from .project import FileAnalysis, Project, analyse_file, write_atomic
+from .sidecar import LoadResult, load_sidecar, sidecar_path_for
 from .render.dashboard import render_dashboard
 from .render.links import SymbolIndex
-from .render.page import PageInput, render_file_page
+from .render.page import PageInput, RenderedPage, render_file_page
 
 ASSETS = ("annotator.css", "annotator.js")
 ASSET_DIR = "assets/annotator"
@@ -30,7 +31,7 @@ ASSET_DIR = "assets/annotator"
 
 @dataclass(frozen=True, slots=True)
 class SiteBuild:
-    pages: dict[str, str]  # site-relative path ("files/src/open_r1/grpo.py.md") -> Markdown
+    pages: dict[str, RenderedPage]  # site-relative path ("files/src/open_r1/grpo.py.md") -> page
     data: dict[str, str]  # other generated files ("progress.json")
     findings: tuple[Finding, ...]
     nav: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (group, ((title, page path), ...))
@@ -42,52 +43,138 @@ def page_path(upstream_path: str) -> str:
 
 
 def build_site(project: Project, with_history: bool = True) -> SiteBuild:
-    analyses = project.analyse_all()
-    progress = tuple(file_progress(a) for a in analyses)
-    report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
-    index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
-    locked_paths = frozenset(f.path for f in project.lock.files)
-    pages: dict[str, str] = {}
-    findings: list[Finding] = []
-    for analysis, file_progress_ in zip(analyses, progress):
-        findings.extend(analysis.findings)
-        problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
-        page = PageInput(analysis, file_progress_, project.lock, index, locked_paths, problem)
-        pages[page_path(analysis.path)] = _cached_render(project, page)
-    findings.extend(project.stray_sidecars())
-    history = coverage_history(project) if with_history else []
-    pages["progress.md"] = render_dashboard(report, history)
-    data = {"progress.json": json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"}
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for file_progress_ in progress:
-        groups.setdefault(file_progress_.group, []).append((file_progress_.title, page_path(file_progress_.path)))
-    nav = tuple((group, tuple(items)) for group, items in groups.items())
-    return SiteBuild(pages, data, tuple(findings), nav, report)
+    """One build from scratch (in memory); long-lived callers keep a :class:`SiteEngine`."""
+    return SiteEngine(project).build(with_history=with_history)
 
 
-def _cached_render(project: Project, page: PageInput) -> str:
-    """Rendering is pure; key it by everything it reads."""
-    analysis = page.analysis
-    sidecar_bytes = b""
-    try:
-        sidecar_bytes = project.sidecar_file(analysis.path).read_bytes()
-    except OSError:
-        pass
-    key_material = json.dumps(
-        [__version__, analysis.path, analysis.model.sha256 if analysis.model else None,
-         hashlib.sha256(sidecar_bytes).hexdigest(), repr(page.progress), repr(page.index), page.lock.commit,
-         sorted(page.locked_paths), page.problem, _renderer_fingerprint()],
-        sort_keys=True,
-    ).encode()
-    key = hashlib.sha256(key_material).hexdigest()
-    cache_file = project.cache_dir / "pages" / f"{key}.md"
-    try:
-        return cache_file.read_text("utf-8")
-    except OSError:
-        pass
-    content = render_file_page(page)
-    write_atomic(cache_file, content.encode("utf-8"))
-    return content
+class SiteEngine:
+    """Builds every page of a project, remembering each stage's results by content hash.
+
+    A long-lived engine (the mkdocs plugin keeps one for the whole `mkdocs serve` session) redoes
+    only what an edit touches: an edited sidecar is loaded, resolved and rendered again; every
+    other page comes from memory. Rendered pages are also cached on disk (``.annotator-cache/``),
+    so a new process starts warm. On a cold build with many pages, extraction and rendering run
+    on both cores.
+    """
+
+    PARALLEL_FROM = 16  # uncached pages; below this a process pool costs more than it saves
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._loaded: dict[tuple[str, str], LoadResult] = {}
+        self._analyses: dict[tuple, FileAnalysis] = {}
+        self._pages: dict[str, RenderedPage] = {}
+
+    def build(self, with_history: bool = True) -> SiteBuild:
+        project = self.project
+        self._extract_in_parallel()
+        analyses = []
+        sidecar_hashes = {}
+        for locked in project.lock.files:
+            analysis, sidecar_hash = self._analyse(locked)
+            analyses.append(analysis)
+            sidecar_hashes[locked.path] = sidecar_hash
+        progress = tuple(file_progress(a) for a in analyses)
+        report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
+        index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
+        locked_paths = frozenset(f.path for f in project.lock.files)
+        context_key = hashlib.sha256(repr((index, sorted(locked_paths), project.lock.commit, __version__,
+                                           _renderer_fingerprint())).encode()).hexdigest()
+        findings: list[Finding] = []
+        wanted: dict[str, tuple[str, PageInput]] = {}
+        for analysis, file_progress_ in zip(analyses, progress):
+            findings.extend(analysis.findings)
+            problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
+            page = PageInput(analysis, file_progress_, project.lock, index, locked_paths, problem)
+            key = hashlib.sha256(repr((context_key, analysis.path, analysis.model.sha256 if analysis.model else None,
+                                       sidecar_hashes[analysis.path], file_progress_, problem)).encode()).hexdigest()
+            wanted[page_path(analysis.path)] = (key, page)
+        pages = self._render_all(wanted)
+        findings.extend(project.stray_sidecars())
+        history = coverage_history(project) if with_history else []
+        pages["progress.md"] = RenderedPage(render_dashboard(report, history))
+        data = {"progress.json": json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"}
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for file_progress_ in progress:
+            groups.setdefault(file_progress_.group, []).append((file_progress_.title, page_path(file_progress_.path)))
+        nav = tuple((group, tuple(items)) for group, items in groups.items())
+        return SiteBuild(pages, data, tuple(findings), nav, report)
+
+    # -- stages, memoised ------------------------------------------------------------------
+    def _analyse(self, locked) -> tuple[FileAnalysis, str]:
+        project = self.project
+        model = project.model(locked.path)
+        raw = project.sidecar_bytes(locked.path)
+        if isinstance(raw, LoadResult):  # refused before reading (path outside annotations/)
+            loaded, sidecar_hash = raw, "refused"
+        elif raw is None:
+            loaded, sidecar_hash = None, "absent"
+        else:
+            sidecar_hash = hashlib.sha256(raw).hexdigest()
+            loaded = self._loaded.get((locked.path, sidecar_hash))
+            if loaded is None:
+                loaded = load_sidecar(raw, sidecar_path_for(locked.path))
+                self._loaded[(locked.path, sidecar_hash)] = loaded
+        key = (locked, model.sha256 if model else None, sidecar_hash)
+        analysis = self._analyses.get(key)
+        if analysis is None:
+            analysis = analyse_file(locked, model, loaded)
+            self._analyses[key] = analysis
+        return analysis, sidecar_hash
+
+    def _extract_in_parallel(self) -> None:
+        """Cold start: extract every uncached source on all cores (results land in the project's caches)."""
+        project = self.project
+        todo = [(f.path, data) for f in project.lock.files
+                if (data := project.source_bytes(f.path)) is not None and not project.has_model(f.path, data)]
+        if len(todo) < self.PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+            return
+        with _pool() as pool:
+            for (path, data), model in zip(todo, pool.map(_extract_job, todo, chunksize=4)):
+                project.remember_model(path, data, model)
+
+    def _render_all(self, wanted: dict[str, tuple[str, PageInput]]) -> dict[str, RenderedPage]:
+        pages: dict[str, RenderedPage] = {}
+        missing: list[tuple[str, str, PageInput]] = []
+        for uri, (key, page) in wanted.items():
+            content = self._pages.get(key) or self._read_cache(key)
+            if content is None:
+                missing.append((uri, key, page))
+            else:
+                pages[uri] = self._pages[key] = content
+        if len(missing) >= self.PARALLEL_FROM and (os.cpu_count() or 1) >= 2:
+            with _pool() as pool:
+                rendered = list(pool.map(render_file_page, [page for _, _, page in missing], chunksize=4))
+        else:
+            rendered = [render_file_page(page) for _, _, page in missing]
+        for (uri, key, _), content in zip(missing, rendered):
+            data = json.dumps({"markdown": content.markdown, "blocks": content.blocks}).encode("utf-8")
+            write_atomic(self.project.cache_dir / "pages" / f"{key}.json", data)
+            pages[uri] = self._pages[key] = content
+        return dict(sorted(pages.items()))
+
+    def _read_cache(self, key: str) -> RenderedPage | None:
+        try:
+            data = json.loads((self.project.cache_dir / "pages" / f"{key}.json").read_text("utf-8"))
+            return RenderedPage(data["markdown"], tuple(tuple(block) for block in data["blocks"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def _extract_job(job: tuple[str, bytes]):
+    from .extract import extract
+
+    path, data = job
+    return extract(path, data)
+
+
+def _pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    return ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                               mp_context=multiprocessing.get_context(method))
 
 
 _RENDERER_FINGERPRINT: str | None = None
@@ -120,7 +207,7 @@ def generate(project: Project, out_dir: Path, strict: bool = False) -> int:
         listing = "\n".join(f.format() for f in bad[:20])
         raise AnnotatorError(f"{len(bad)} finding(s); nothing written:\n{listing}")
     out_dir = out_dir.absolute()
-    wanted = {**build.pages, **build.data}
+    wanted = {**{uri: page.inline() for uri, page in build.pages.items()}, **build.data}
     wanted.update({f"{ASSET_DIR}/{name}": asset_bytes(name).decode("utf-8") for name in ASSETS})
     written = 0
     for relative, content in sorted(wanted.items()):
@@ -131,16 +218,3 @@ def generate(project: Project, out_dir: Path, strict: bool = False) -> int:
             if stale.relative_to(out_dir).as_posix() not in wanted:
                 stale.unlink()
     return written
-
-
-def copy_tree_atomic(source: Path, target: Path) -> None:
-    """Replace ``target`` by ``source`` with one rename (previous output kept on failure)."""
-    staging = target.with_name(f".{target.name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    backup = target.with_name(f".{target.name}.old")
-    shutil.rmtree(backup, ignore_errors=True)
-    if target.exists():
-        target.rename(backup)
-    staging.rename(target)
-    shutil.rmtree(backup, ignore_errors=True)

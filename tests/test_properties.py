@@ -42,6 +42,7 @@ def page_for(source_bytes: bytes, sidecar=None):
 def test_every_generated_line_appears_once_in_order(source, newline, final_newline):
     data = (source.replace("\n", newline) + (newline if final_newline else "")).encode()
     model, page = page_for(data)
+    page = page.inline()
     lines = code_lines(page)
     assert [i for i, _ in lines] == [f"L{n}" for n in range(1, len(model.lines) + 1)]
     assert [t for _, t in lines] == list(model.lines)

@@ -42,7 +42,7 @@ def assert_every_line_once(page: str, source_lines) -> None:
 def test_every_fixture_line_appears_once_in_order(project):
     build = build_site(project, with_history=False)
     for locked in project.lock.files:
-        assert_every_line_once(build.pages[f"files/{locked.path}.md"], project.model(locked.path).lines)
+        assert_every_line_once(build.pages[f"files/{locked.path}.md"].inline(), project.model(locked.path).lines)
 
 
 @needs_snapshot
@@ -50,11 +50,11 @@ def test_every_real_line_appears_once_in_order(real_project):
     build = build_site(real_project, with_history=False)
     assert len([p for p in build.pages if p.startswith("files/")]) == 11
     for locked in real_project.lock.files:
-        assert_every_line_once(build.pages[f"files/{locked.path}.md"], real_project.model(locked.path).lines)
+        assert_every_line_once(build.pages[f"files/{locked.path}.md"].inline(), real_project.model(locked.path).lines)
 
 
 def test_notes_sit_in_the_row_that_starts_at_their_first_line(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"]
+    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
     notes = elements(page, "div")
     spans = {n["id"]: n.get("data-ann-span") for n in notes if n.get("id", "").startswith("note-")}
     assert spans["note-main"] == "13-46"
@@ -65,21 +65,21 @@ def test_notes_sit_in_the_row_that_starts_at_their_first_line(project):
 
 
 def test_symbol_and_line_anchors(project):
-    page = build_site(project, with_history=False).pages["files/trainer/configs.py.md"]
+    page = build_site(project, with_history=False).pages["files/trainer/configs.py.md"].inline()
     ids = [e["id"] for e in elements(page, "span") if "id" in e]
     assert "TrainConfig.seed" in ids and "DatasetConfig.__post_init__" in ids and "L1" in ids
     assert len(ids) == len(set(ids))
 
 
 def test_cross_file_names_link_to_their_definition(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"]
+    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
     hrefs = {e["href"] for e in elements(page, "a") if "ann-ref" in e.get("class", "")}
     assert "../rewards.py/#get_reward_funcs" in hrefs and "../configs.py/#TrainConfig" in hrefs
     assert "#main" in hrefs or "#logger" in hrefs
 
 
 def test_header_sections_and_status(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"]
+    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
     for heading in ("## Overview", "## Role in the pipeline", "## Key innovations", "## Data flow", "## Key takeaways"):
         assert heading in page
     assert 'class="ann-pill ann-status-complete">complete<' in page
@@ -95,7 +95,7 @@ def test_pages_are_deterministic(project_dir):
 def test_without_snapshot_pages_show_notes_and_a_panel(project_dir):
     shutil.rmtree(project_dir / "src" / "trainer")
     build = build_site(Project.open(project_dir), with_history=False)
-    page = build.pages["files/trainer/train_grpo.py.md"]
+    page = build.pages["files/trainer/train_grpo.py.md"].inline()
     assert "Source not pulled." in page and "annotator snapshot pull" in page
     assert "The tokenizer is a dictionary here" in page
     assert any(f.code == "E001" for f in build.findings)
@@ -105,7 +105,7 @@ def test_changed_and_orphaned_notes_carry_a_warning(project_dir):
     source = project_dir / "src/trainer/train_grpo.py"
     text = source.read_text().replace('tokenizer = {"vocab": config.vocab_size}', 'tokenizer = {"vocab": 1}')
     source.write_text(text.replace("make_prompt", "build_prompt"))
-    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"]
+    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
     assert "## Notes that lost their code" in page
     assert "ann-state-orphaned" in page and "ann-badge-changed" in page
     assert "code changed since this note was written: review it" in page
@@ -135,7 +135,7 @@ def test_note_markdown_is_sanitized_in_the_page(project_dir):
     sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
     hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) <div id=\\"__config\\">{}</div>'
     sidecar.write_text(sidecar.read_text().replace('body: "A module logger."', f'body: "{hostile}"'))
-    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"]
+    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
     assert dangers(page) == []
 
 

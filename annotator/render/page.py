@@ -8,6 +8,7 @@ so every source line appears exactly once, in order.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -55,7 +56,44 @@ def front_matter(title: str, description: str = "") -> str:
     return "---\n" + "".join(f"{key}: {json.dumps(value)}\n" for key, value in data.items()) + "---\n\n"
 
 
-def render_file_page(page: PageInput) -> str:
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page as Markdown plus HTML blocks that stand in it as lean placeholders.
+
+    Builders that run the plugin swap the blocks in after mkdocs has converted the Markdown and
+    indexed it for search, so neither re-parses the highlighted code; ``inline()`` gives the
+    self-contained Markdown that builders without plugins read.
+    """
+
+    markdown: str
+    blocks: tuple[tuple[str, str], ...] = ()  # (placeholder, HTML)
+
+    def inline(self) -> str:
+        text = self.markdown
+        for placeholder, block in self.blocks:
+            text = text.replace(placeholder, block, 1)
+        return text
+
+    def swap_blocks(self, html_page: str) -> str:
+        for placeholder, block in self.blocks:
+            html_page = html_page.replace(placeholder, block, 1)
+        return html_page
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _search_text(notes: list[ResolvedNote], rendered: list[str]) -> str:
+    """What search indexes for the rows: symbol names and the notes' text, as plain paragraphs."""
+    paragraphs = []
+    for note, html_text in zip(notes, rendered):
+        label = " › ".join(x for x in (note.note.symbol, note.note.section) if x)
+        text = " ".join(_TAG.sub(" ", html_text).split())
+        paragraphs.append(f"<p>{escape(label)}: {text}</p>" if label else f"<p>{text}</p>")
+    return "".join(paragraphs)
+
+
+def render_file_page(page: PageInput) -> RenderedPage:
     analysis, progress = page.analysis, page.progress
     context = LinkContext(page_url=progress.page, locked_paths=page.locked_paths)
     sidecar = analysis.sidecar
@@ -83,9 +121,12 @@ def render_file_page(page: PageInput) -> str:
                             "<p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code> "
                             "to see the code beside these notes.</p>"
                             + "".join(_note_html(n, context, page) for n in analysis.notes if not n.is_file_level)))
-    else:
-        parts.append(_rows(page, analysis.model, context))
-    return "".join(parts)
+        return RenderedPage("".join(parts))
+    rows_html, notes, notes_html = _rows(page, analysis.model, context)
+    key = hashlib.sha256(rows_html.encode()).hexdigest()[:16]
+    placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{_search_text(notes, notes_html)}</div>'
+    parts.append(placeholder + "\n\n")
+    return RenderedPage("".join(parts), ((placeholder, rows_html),))
 
 
 def _block(css: str, inner: str) -> str:
@@ -186,11 +227,11 @@ def _note_html(note: ResolvedNote, context: LinkContext, page: PageInput) -> str
             f'<div class="ann-note-head">{" ".join(head)}</div>{"".join(body)}</div>\n')
 
 
-def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> str:
+def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> tuple[str, list[ResolvedNote], list[str]]:
     resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
     code = highlight_lines(model.lines, model.language, resolver)
     if not code:
-        return _block("ann-empty", "<p>This file is empty.</p>")
+        return _block("ann-empty", "<p>This file is empty.</p>"), [], []
     placed = [n for n in page.analysis.notes if n.span is not None and n.state is not State.ORPHANED]
     starts = {1} | {n.span.start for n in placed}
     starts |= {s.span.start for s in model.symbols if s.kind in _ROW_KINDS}
@@ -204,10 +245,15 @@ def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> str:
         by_start.setdefault(note.span.start, []).append(note)
 
     rows = []
+    indexed_notes: list[ResolvedNote] = []
+    indexed_html: list[str] = []
     for position, start in enumerate(starts):
         end = starts[position + 1] - 1 if position + 1 < len(starts) else len(code)
         notes = by_start.get(start, [])
-        notes_html = "".join(_note_html(n, context, page) for n in notes)
+        rendered = [_note_html(n, context, page) for n in notes]
+        indexed_notes += notes
+        indexed_html += rendered
+        notes_html = "".join(rendered)
         lines_html = []
         for number in range(start, end + 1):
             ids = "".join(f'<span class="ann-anchor" id="{escape(a)}"></span>' for a in anchors.get(number, ()))
@@ -223,4 +269,5 @@ def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> str:
             + "\n".join(lines_html)
             + "</code></pre></div></section></div>"
         )
-    return f'<div class="ann-rows" data-ann-source="{escape(page.analysis.path)}" markdown="0">\n' + "\n".join(rows) + "\n</div>\n"
+    html_rows = f'<div class="ann-rows" data-ann-source="{escape(page.analysis.path)}">\n' + "\n".join(rows) + "\n</div>"
+    return html_rows, indexed_notes, indexed_html

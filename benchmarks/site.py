@@ -1,0 +1,189 @@
+"""Build the same files three ways in one run and print medians and ratios. Run by hand:
+
+    .venv/bin/python benchmarks/site.py                    # MEDIUM (100 stdlib modules), 3 runs each
+    .venv/bin/python benchmarks/site.py --corpus large     # every stdlib module outside the test suites
+    .venv/bin/python benchmarks/site.py --corpus openr1    # the 11 open-r1 files (after `annotator snapshot pull`)
+
+Three builders on the same files:
+  annotator  - mkdocs + Material + the annotator plugin, sidecars from `annotator init` plus a few notes
+  material   - a plain Material site, one page per file holding the file as a fenced code block
+  pycco      - Pycco (installed into this environment on first use)
+Also measured for annotator: a warm rebuild (nothing changed), the edit loop (one sidecar changed:
+the engine's work in a long-lived `mkdocs serve` process, and a full `mkdocs build`), peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+EXCLUDED = ("site-packages/", "test/", "tests/", "idle_test/")
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+
+def stdlib_files(limit: int | None) -> list[str]:
+    files = sorted(p.relative_to(STDLIB).as_posix() for p in STDLIB.rglob("*.py"))
+    files = [f for f in files if not any(f.startswith(x) or f"/{x}" in f for x in EXCLUDED)]
+    if limit:
+        files = [f for f in files if "/" not in f][:limit]
+    return files
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak RSS (MiB) of one command, measured by a wrapper that has no other child."""
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+               "d = time.perf_counter() - t; "
+               "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+               "sys.stderr.write(r.stderr[-2000:] if r.returncode else ''); sys.exit(r.returncode)")
+    result = subprocess.run([sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True, text=True, env=ENV)
+    if result.returncode:
+        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
+    seconds, rss = result.stdout.split()
+    return float(seconds), int(rss) // 1024
+
+
+def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
+    """Projects for the three builders; returns (annotator project, material project, pycco sources)."""
+    annotated = workspace / "annotated"
+    plain = workspace / "plain"
+    if corpus == "openr1":
+        from annotator.project import Project
+
+        real = Project.open(REPO)
+        shutil.copytree(real.annotations_dir, annotated / "annotations")
+        sources = {f.path: real.source_file(f.path) for f in real.lock.files}
+    else:
+        files = stdlib_files(100 if corpus == "medium" else None)
+        sources = {path: STDLIB / path for path in files}
+    for path, source in sources.items():
+        target = annotated / "src" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    lock = annotated / "source_snapshot" / "snapshot.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('version = 1\n[local]\npath = "src"\n' + "".join(f'[[files]]\npath = "{p}"\n' for p in sources))
+    (annotated / "docs").mkdir()
+    (annotated / "docs/index.md").write_text("# Benchmark\n")
+    (annotated / "mkdocs.yml").write_text(
+        "site_name: bench\nsite_url: http://127.0.0.1/\ntheme: {name: material, font: false}\n"
+        "plugins: [search, {annotator: {history: false}}]\nmarkdown_extensions: [admonition, pymdownx.superfences]\n")
+    if corpus != "openr1":
+        scaffold_notes(annotated, list(sources))
+
+    (plain / "docs").mkdir(parents=True)
+    (plain / "docs/index.md").write_text("# Benchmark\n")
+    for path, source in sources.items():
+        page = plain / "docs" / f"{path}.md"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        language = "yaml" if path.endswith(".yaml") else "python"
+        page.write_text(f"# {path}\n\n```{language}\n{source.read_text(encoding='utf-8', errors='replace')}\n```\n")
+    (plain / "mkdocs.yml").write_text(
+        "site_name: bench\nsite_url: http://127.0.0.1/\ntheme: {name: material, font: false}\nplugins: [search]\n"
+        "markdown_extensions: [pymdownx.highlight, pymdownx.superfences]\n")
+    return annotated, plain, [annotated / "src" / p for p in sources if p.endswith(".py")]
+
+
+def scaffold_notes(project: Path, paths: list[str]) -> None:
+    """`annotator init` for every file, then a few real notes each (the first three slots)."""
+    from annotator.edit import init_sidecar
+    from annotator.project import Project
+
+    opened = Project.open(project)
+    for path in paths:
+        sidecar = init_sidecar(opened, path)
+        text = sidecar.read_text().replace('overview: ""', 'overview: "A benchmark file from the standard library."')
+        for index in range(3):
+            text = text.replace('    what: ""', f'    what: "Note {index}: what this part does, in a sentence or two."', 1)
+        sidecar.write_text(text)
+
+
+def median_run(command, cwd, repeat, before=None):
+    times, peak = [], 0
+    for _ in range(repeat):
+        if before:
+            before()
+        seconds, rss = timed(command, cwd)
+        times.append(seconds)
+        peak = max(peak, rss)
+    return statistics.median(times), peak
+
+
+def engine_edit_time(project: Path, repeat: int) -> float:
+    """The engine's work for one sidecar edit in a long-lived process (what `mkdocs serve` pays)."""
+    from annotator.project import Project
+    from annotator.site import SiteEngine
+
+    engine = SiteEngine(Project.open(project))
+    engine.build(with_history=False)  # warm, as after the first build of a serve session
+    sidecar = sorted((project / "annotations").rglob("*.yaml"))[0]
+    original = sidecar.read_text()
+    times = []
+    for run in range(repeat):
+        sidecar.write_text(original + f"# edit {run}\n")
+        started = time.perf_counter()
+        engine.build(with_history=False)
+        times.append(time.perf_counter() - started)
+    sidecar.write_text(original)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", choices=["medium", "large", "openr1"], default="medium")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the workspace (printed)")
+    args = parser.parse_args()
+    if shutil.which("pycco", path=str(BIN)) is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pycco"], check=True)
+    workspace = Path(tempfile.mkdtemp(prefix="annotator-bench-"))
+    annotated, plain, py_sources = prepare(workspace, args.corpus)
+    lines = sum(len(p.read_bytes().splitlines()) for p in (annotated / "src").rglob("*") if p.is_file())
+    files = sum(1 for p in (annotated / "src").rglob("*") if p.is_file())
+    mkdocs = [str(BIN / "mkdocs"), "build", "-q"]
+    clean_cache = lambda: shutil.rmtree(annotated / ".annotator-cache", ignore_errors=True)  # noqa: E731
+    out = workspace / "pycco-out"
+
+    results = {}
+    results["material (plain)"] = median_run(mkdocs, plain, args.repeat)
+    results["pycco"] = median_run([str(BIN / "pycco"), "-d", str(out), *map(str, py_sources)], workspace, args.repeat)
+    results["annotator cold"] = median_run(mkdocs, annotated, args.repeat, before=clean_cache)
+    results["annotator warm"] = median_run(mkdocs, annotated, args.repeat)
+    sidecar = sorted((annotated / "annotations").rglob("*.yaml"))[0]
+    original = sidecar.read_text()
+    counter = iter(range(10**6))
+    edit = lambda: sidecar.write_text(original + f"# edit {next(counter)}\n")  # noqa: E731
+    results["annotator one-sidecar edit"] = median_run(mkdocs, annotated, args.repeat, before=edit)
+    sidecar.write_text(original)
+    engine = engine_edit_time(annotated, args.repeat)
+
+    material, pycco = results["material (plain)"][0], results["pycco"][0]
+    print(f"corpus {args.corpus}: {files} files, {lines} lines; median of {args.repeat}; {os.cpu_count()} cores")
+    print(f"{'':30}{'seconds':>9}{'peak MiB':>10}{'/ material':>12}{'/ pycco':>10}")
+    for label, (seconds, peak) in results.items():
+        print(f"{label:30}{seconds:9.2f}{peak:10d}{seconds / material:11.2f}x{seconds / pycco:9.2f}x")
+    print(f"{'engine work, one sidecar edit':30}{engine * 1000:8.0f} ms")
+    summary = {label: {"seconds": round(s, 3), "peak_mib": p} for label, (s, p) in results.items()}
+    summary["engine_edit_ms"] = round(engine * 1000, 1)
+    print(json.dumps(summary))
+    if args.keep:
+        print(f"workspace: {workspace}")
+    else:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
