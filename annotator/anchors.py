@@ -49,7 +49,7 @@ class ResolvedNote:
     state: State
     span: Span | None  # None for file-level and orphaned notes
     symbol: str | None  # the symbol path the note is on now (may differ from note.symbol when moved)
-    fingerprint: str | None  # of the code the anchor finds now
+    code_hash: str | None  # exact half of the fingerprint of the code the anchor finds now
     candidates: tuple[Candidate, ...] = ()
     findings: tuple[Finding, ...] = ()
 
@@ -71,12 +71,22 @@ def normalise(line: str) -> str:
     return " ".join(line.split())
 
 
+def _normalised(lines) -> list[str]:
+    return [text for text in (normalise(line) for line in lines) if text]
+
+
+def exact_hash(lines: tuple[str, ...] | list[str]) -> str:
+    """The exact half of a fingerprint: decides intact versus changed (cheap; every build)."""
+    return hashlib.sha256("\n".join(_normalised(lines)).encode()).hexdigest()[:16]
+
+
 def fingerprint(lines: tuple[str, ...] | list[str]) -> str:
-    """``exact:similarity`` - sha256 and a 64-bit simhash of the whitespace-normalised code."""
-    normalised = [normalise(line) for line in lines]
-    normalised = [line for line in normalised if line]
-    exact = hashlib.sha256("\n".join(normalised).encode()).hexdigest()[:16]
-    return f"{exact}:{_simhash(normalised):016x}"
+    """``exact:similarity`` - sha256 and a 64-bit simhash of the whitespace-normalised code.
+
+    The similarity half is only computed when it is needed: by ``pin``, and to rank the
+    candidates of an orphaned note.
+    """
+    return f"{exact_hash(lines)}:{_simhash(_normalised(lines)):016x}"
 
 
 def _simhash(lines: list[str]) -> int:
@@ -97,6 +107,10 @@ def similarity(a: str, b: str) -> float:
 
 def span_fingerprint(model: SourceModel, span: Span) -> str:
     return fingerprint(model.lines[span.start - 1 : span.end])
+
+
+def span_hash(model: SourceModel, span: Span) -> str:
+    return exact_hash(model.lines[span.start - 1 : span.end])
 
 
 # -- resolution -----------------------------------------------------------------------------
@@ -138,11 +152,11 @@ def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel
         span, symbol, warnings = _locate(note, model)
     except _AnchorError as problem:
         return _unlocated(note, note_id, sidecar_path, model, problem)
-    current = span_fingerprint(model, span)
+    current = span_hash(model, span)
     findings = tuple(Finding(code=c, message=m, path=sidecar_path, line=note.line, hint=h, severity="warning") for c, m, h in warnings)
     if note.fingerprint is None:
         return ResolvedNote(note, note_id, State.INTACT, span, symbol, current, findings=findings)
-    if current.split(":")[0] != note.fingerprint.split(":")[0]:
+    if current != note.fingerprint.split(":")[0]:
         return ResolvedNote(note, note_id, State.CHANGED, span, symbol, current, findings=findings)
     moved = note.line_hint is not None and note.line_hint != span.start
     return ResolvedNote(note, note_id, State.MOVED if moved else State.INTACT, span, symbol, current, findings=findings)
@@ -153,8 +167,8 @@ def _unlocated(note: Note, note_id: str, sidecar_path: str, model: SourceModel, 
     if note.fingerprint and problem.code == "A001":
         exact = note.fingerprint.split(":")[0]
         for symbol in model.symbols:
-            here = span_fingerprint(model, symbol.span)
-            if here.split(":")[0] == exact:
+            here = span_hash(model, symbol.span)
+            if here == exact:
                 return ResolvedNote(note, note_id, State.MOVED, symbol.span, symbol.path, here)
     candidates = _candidates(note, model)
     hint = problem.hint

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .anchors import State
+from .anchors import State, span_fingerprint
 from .errors import AnnotatorError
 from .extract.yaml_keys import YAML_ONLY_BREAKS
 from .model import CALLABLE_KINDS, COVERED_KINDS, SourceModel, SymbolKind
@@ -111,7 +111,7 @@ def pin_text(text: str, analysis: FileAnalysis) -> tuple[str, list[PinChange]]:
     for resolved, node in zip(analysis.notes, notes_node.value):
         if resolved.state is State.ORPHANED or resolved.is_file_level or resolved.span is None:
             continue
-        wanted = {"fingerprint": json.dumps(resolved.fingerprint), "line": str(resolved.span.start)}
+        wanted = {"fingerprint": json.dumps(span_fingerprint(analysis.model, resolved.span)), "line": str(resolved.span.start)}
         if resolved.symbol and resolved.note.symbol and resolved.symbol != resolved.note.symbol:
             wanted["symbol"] = json.dumps(resolved.symbol)
         keys = {k.value: (k, v) for k, v in node.value}

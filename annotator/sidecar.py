@@ -223,8 +223,15 @@ def _node_at(node: yaml.Node, path) -> yaml.Node:
     return node
 
 
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(schema())
+
+
 def _schema_findings(data: Any, root: yaml.Node, display_path: str) -> list[Finding]:
-    validator = jsonschema.Draft7Validator(schema())
+    validator = _validator()
+    if validator.is_valid(data):
+        return []
     findings = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(error.absolute_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -78,7 +79,7 @@ class SiteEngine:
         report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
         index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
         locked_paths = frozenset(f.path for f in project.lock.files)
-        context_key = hashlib.sha256(repr((index, sorted(locked_paths), project.lock.commit, __version__,
+        context_key = hashlib.sha256(repr((index.digest(), sorted(locked_paths), project.lock.commit, __version__,
                                            _renderer_fingerprint())).encode()).hexdigest()
         findings: list[Finding] = []
         wanted: dict[str, tuple[str, PageInput]] = {}
@@ -113,7 +114,7 @@ class SiteEngine:
             sidecar_hash = hashlib.sha256(raw).hexdigest()
             loaded = self._loaded.get((locked.path, sidecar_hash))
             if loaded is None:
-                loaded = load_sidecar(raw, sidecar_path_for(locked.path))
+                loaded = self._load_sidecar_cached(locked.path, raw, sidecar_hash)
                 self._loaded[(locked.path, sidecar_hash)] = loaded
         key = (locked, model.sha256 if model else None, sidecar_hash)
         analysis = self._analyses.get(key)
@@ -121,6 +122,21 @@ class SiteEngine:
             analysis = analyse_file(locked, model, loaded)
             self._analyses[key] = analysis
         return analysis, sidecar_hash
+
+    def _load_sidecar_cached(self, path: str, raw: bytes, sidecar_hash: str) -> LoadResult:
+        """Loading and schema validation are pure; a new process reuses earlier results from disk."""
+        key = hashlib.sha256(f"{path}\0{sidecar_hash}\0{__version__}\0{_renderer_fingerprint()}".encode()).hexdigest()
+        file = self.project.cache_dir / "sidecars" / f"{key}.pickle"
+        try:
+            with file.open("rb") as handle:
+                cached = pickle.load(handle)
+            if isinstance(cached, LoadResult):
+                return cached
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+            pass
+        loaded = load_sidecar(raw, sidecar_path_for(path))
+        write_atomic(file, pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+        return loaded
 
     def _extract_in_parallel(self) -> None:
         """Cold start: extract every uncached source on all cores (results land in the project's caches)."""
@@ -185,7 +201,8 @@ def _renderer_fingerprint() -> str:
     global _RENDERER_FINGERPRINT
     if _RENDERER_FINGERPRINT is None:
         digest = hashlib.sha256()
-        for module in sorted((Path(__file__).parent / "render").glob("*.py")):
+        here = Path(__file__).parent
+        for module in sorted([*(here / "render").glob("*.py"), here / "sidecar.py", here / "schema" / "sidecar.schema.json"]):
             digest.update(module.read_bytes())
         _RENDERER_FINGERPRINT = digest.hexdigest()
     return _RENDERER_FINGERPRINT

@@ -34,7 +34,8 @@ def model_of(text: str):
 def pinned(symbol: str, text: str = ORIGINAL, **extra) -> Note:
     model = model_of(text)
     probe = resolve_note(Note(index=0, line=1, symbol=symbol, body="x", **extra), "n", "s.yaml", model)
-    return Note(index=0, line=1, symbol=symbol, body="x", fingerprint=probe.fingerprint, line_hint=probe.span.start, **extra)
+    return Note(index=0, line=1, symbol=symbol, body="x", fingerprint=span_fingerprint(model, probe.span),
+                line_hint=probe.span.start, **extra)
 
 
 def resolve(note: Note, text: str):

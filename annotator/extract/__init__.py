@@ -10,7 +10,7 @@ import hashlib
 import re
 
 from ..model import Finding, SourceModel
-from .python import extract_python, module_name_for
+from .modules import module_name_for
 from .yaml_keys import extract_yaml
 
 __all__ = ["decode_lines", "extract", "language_for", "module_name_for"]
@@ -63,6 +63,8 @@ def extract(path: str, data: bytes) -> SourceModel:
         )
         return SourceModel(path=path, language=language, lines=lines, findings=(finding,), sha256=sha256)
     if language == "python":
+        from .python import extract_python  # libcst loads only when a cache misses
+
         return extract_python(path, lines, sha256)
     if language == "yaml":
         return extract_yaml(path, lines, sha256)

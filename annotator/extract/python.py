@@ -17,21 +17,12 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from ..model import Banner, Finding, Import, SourceModel, Span, Symbol, SymbolKind
+from .modules import module_name_for
 
 _EMPTY_MODULE = cst.Module(body=[])
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SIGNATURE_LIMIT = 300
-
-
-def module_name_for(path: str) -> str:
-    """Dotted module name of an upstream path: ``src/open_r1/utils/data.py`` -> ``open_r1.utils.data``."""
-    parts = path.removesuffix(".py").split("/")
-    if parts and parts[0] in ("src", "lib"):
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
 
 
 def extract_python(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceModel:

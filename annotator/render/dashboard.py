@@ -20,7 +20,7 @@ def _bar(percent: float) -> str:
 
 def render_dashboard(report: ProgressReport, history: list[HistoryPoint]) -> str:
     context = LinkContext(page_url=PAGE_URL)
-    parts = [front_matter("Progress", "Annotation progress, derived from the sidecars and the code")]
+    parts = [front_matter("Progress", "Annotation progress, derived from the sidecars and the code", hide=("toc",))]
     parts.append("# Progress\n\n")
     parts.append("Everything on this page is derived from the sidecars and the pinned code on every build; "
                  "nothing is kept by hand. The same figures: `annotator status` (`--json`).\n\n")

@@ -34,6 +34,10 @@ class SymbolIndex:
                 prefix = model.path.split("/", 1)[0] + "/"
         return cls(modules, prefix, frozenset(m.split(".")[0] for m in modules))
 
+    def digest(self) -> str:
+        """A stable description for cache keys (frozenset order varies between processes)."""
+        return repr(sorted((module, path, sorted(names)) for module, (path, names) in self.modules.items()))
+
     def is_package(self, module: str) -> bool:
         return any(other.startswith(module + ".") for other in self.modules)
 

@@ -49,10 +49,12 @@ class PageInput:
     problem: str = ""  # a build problem to show as a banner (e.g. a sidecar error during serve)
 
 
-def front_matter(title: str, description: str = "") -> str:
-    data = {"title": escape(title)}
+def front_matter(title: str, description: str = "", hide: tuple[str, ...] = ()) -> str:
+    data: dict[str, object] = {"title": escape(title)}
     if description:
         data["description"] = escape(description)[:200]
+    if hide:
+        data["hide"] = list(hide)
     return "---\n" + "".join(f"{key}: {json.dumps(value)}\n" for key, value in data.items()) + "---\n\n"
 
 
