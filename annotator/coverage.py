@@ -103,7 +103,8 @@ class ProgressReport:
         total = sum(f.lines for f in self.files)
         return 100.0 * sum(f.covered_lines for f in self.files) / total if total else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self, file_dicts: list[dict] | None = None) -> dict:
+        """``file_dicts`` lets a long-lived caller pass each file's (memoised) ``as_dict()``."""
         by_priority: dict[str, dict[str, int]] = {}
         for f in self.files:
             bucket = by_priority.setdefault(f.priority, {"files": 0, "complete": 0})
@@ -115,7 +116,7 @@ class ProgressReport:
             "files_complete": self.complete,
             "by_priority": by_priority,
             "line_coverage_percent": round(self.line_coverage_percent, 1),
-            "files": [f.as_dict() for f in self.files],
+            "files": file_dicts if file_dicts is not None else [f.as_dict() for f in self.files],
             "next_steps": list(self.next_steps),
         }
 

@@ -51,6 +51,8 @@ class Project:
         self.annotations_dir = self.root / ANNOTATIONS
         self.cache_dir = self.root / CACHE
         self._models: dict[str, SourceModel] = {}
+        self._source_files: dict[str, Path] = {}
+        self._annotations_resolved = self.annotations_dir.resolve()
 
     @classmethod
     def open(cls, root: Path | None = None, lock_path: Path | None = None) -> Project:
@@ -59,7 +61,9 @@ class Project:
 
     # -- sources ----------------------------------------------------------------------------
     def source_file(self, path: str) -> Path:
-        return safe_join(self.lock.source_root, path, what="locked file")
+        if path not in self._source_files:  # resolving is a syscall per component; the lock is fixed
+            self._source_files[path] = safe_join(self.lock.source_root, path, what="locked file")
+        return self._source_files[path]
 
     def source_bytes(self, path: str) -> bytes | None:
         try:
@@ -111,13 +115,14 @@ class Project:
     def sidecar_bytes(self, path: str) -> bytes | LoadResult | None:
         """The sidecar's bytes; None when there is none; a LoadResult with the reason when refused unread."""
         display = sidecar_path_for(path)
-        try:
-            file = safe_join(self.root, display, what="sidecar")
-        except AnnotatorError as exc:
-            return LoadResult(None, (Finding(code="S011", message=str(exc), path=display),))
+        file = self.root / display
         if not file.exists():
             return None
-        if not file.resolve().is_relative_to(self.annotations_dir.resolve()):
+        try:
+            resolved = safe_join(self.root, display, what="sidecar")  # checked on every read: symlinks can change
+        except AnnotatorError as exc:
+            return LoadResult(None, (Finding(code="S011", message=str(exc), path=display),))
+        if not resolved.is_relative_to(self._annotations_resolved):
             return LoadResult(None, (Finding(code="S011", message="sidecar resolves outside annotations/", path=display),))
         try:
             if file.stat().st_size > MAX_SIDECAR_BYTES:

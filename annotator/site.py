@@ -65,17 +65,25 @@ class SiteEngine:
         self._loaded: dict[tuple[str, str], LoadResult] = {}
         self._analyses: dict[tuple, FileAnalysis] = {}
         self._pages: dict[str, RenderedPage] = {}
+        self._progress: dict[int, tuple] = {}  # id(analysis) -> (analysis kept alive, progress, its dict)
 
     def build(self, with_history: bool = True) -> SiteBuild:
         project = self.project
         self._extract_in_parallel()
         analyses = []
         sidecar_hashes = {}
+        progress_list = []
+        progress_dicts = []
         for locked in project.lock.files:
             analysis, sidecar_hash = self._analyse(locked)
             analyses.append(analysis)
             sidecar_hashes[locked.path] = sidecar_hash
-        progress = tuple(file_progress(a) for a in analyses)
+            if id(analysis) not in self._progress:  # analyses are memoised, so identity is stable
+                computed = file_progress(analysis)
+                self._progress[id(analysis)] = (analysis, computed, computed.as_dict())
+            progress_list.append(self._progress[id(analysis)][1])
+            progress_dicts.append(self._progress[id(analysis)][2])
+        progress = tuple(progress_list)
         report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
         index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
         locked_paths = frozenset(f.path for f in project.lock.files)
@@ -94,7 +102,7 @@ class SiteEngine:
         findings.extend(project.stray_sidecars())
         history = coverage_history(project) if with_history else []
         pages["progress.md"] = RenderedPage(render_dashboard(report, history))
-        data = {"progress.json": json.dumps(report.as_dict(), indent=2, sort_keys=True) + "\n"}
+        data = {"progress.json": json.dumps(report.as_dict(progress_dicts), sort_keys=True, separators=(",", ":")) + "\n"}
         groups: dict[str, list[tuple[str, str]]] = {}
         for file_progress_ in progress:
             groups.setdefault(file_progress_.group, []).append((file_progress_.title, page_path(file_progress_.path)))
@@ -164,15 +172,28 @@ class SiteEngine:
         else:
             rendered = [render_file_page(page) for _, _, page in missing]
         for (uri, key, _), content in zip(missing, rendered):
-            data = json.dumps({"markdown": content.markdown, "blocks": content.blocks}).encode("utf-8")
-            write_atomic(self.project.cache_dir / "pages" / f"{key}.json", data)
-            pages[uri] = self._pages[key] = content
+            pages[uri] = self._pages[key] = self._store(key, content)
         return dict(sorted(pages.items()))
+
+    def _store(self, key: str, content: RenderedPage) -> RenderedPage:
+        """Keep the big code blocks on disk, not in memory: a whole-stdlib site stays small."""
+        files = []
+        for index, (placeholder, html_block) in enumerate(content.blocks):
+            path = self.project.cache_dir / "pages" / f"{key}-{index}.html"
+            write_atomic(path, html_block.encode("utf-8"))
+            files.append((placeholder, str(path)))
+        stored = RenderedPage(content.markdown, (), tuple(files))
+        data = json.dumps({"markdown": stored.markdown, "block_files": stored.block_files}).encode("utf-8")
+        write_atomic(self.project.cache_dir / "pages" / f"{key}.json", data)
+        return stored
 
     def _read_cache(self, key: str) -> RenderedPage | None:
         try:
             data = json.loads((self.project.cache_dir / "pages" / f"{key}.json").read_text("utf-8"))
-            return RenderedPage(data["markdown"], tuple(tuple(block) for block in data["blocks"]))
+            files = tuple(tuple(block) for block in data["block_files"])
+            if not all(Path(path).is_file() for _, path in files):
+                return None
+            return RenderedPage(data["markdown"], (), files)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

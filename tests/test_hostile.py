@@ -107,6 +107,8 @@ def test_payload_is_neutralised(hostile_page, name):
     for element in elements(note, "div") + elements(note, "a") + elements(note, "span") + elements(note, "p"):
         assert "style" not in element
         assert not element.get("id", "").startswith("__")
+        classes = element.get("class", "").split()
+        assert not any(c.startswith("md-") or c in ("ann-error", "ann-meta", "ann-row", "ann-line") for c in classes), classes
 
 
 def test_the_whole_article_has_no_live_script_or_handler(hostile_page):

@@ -42,4 +42,33 @@ def test_zero3_figures_match_a_count_by_hand(run):
     code, out, _ = run("--root", REPO, "status", "--json")
     zero3 = next(f for f in json.loads(out)["files"] if f["path"] == "recipes/accelerate_configs/zero3.yaml")
     assert (zero3["lines"], zero3["symbols"]) == (22, 22)
+    # Every key has a note and every line is inside one: 22 of 22 both ways.
+    assert (zero3["annotated_symbols"], zero3["covered_lines"]) == (22, 22)
     assert zero3["page"] == "files/recipes/accelerate_configs/zero3.yaml/"
+
+
+@needs_snapshot
+def test_init_on_every_real_file_gives_a_sidecar_check_accepts(run, tmp_path):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "source_snapshot", project / "source_snapshot")
+    for locked in json.loads(run("--root", REPO, "status", "--json")[1])["files"]:
+        code, out, err = run("--root", project, "init", locked["path"])
+        assert code == 0, err
+        code, out, err = run("--root", project, "check", locked["path"])
+        assert code == 0, out + err
+
+
+@needs_snapshot
+def test_a_note_on_the_load_tokenizer_banner_resolves_to_its_lines(real_project):
+    from annotator.anchors import resolve_note
+    from annotator.model import Span
+    from annotator.sidecar import Note
+
+    model = real_project.model("src/open_r1/grpo.py")
+    note = Note(index=0, line=1, symbol="main", section="Load tokenizer", body="x")
+    resolved = resolve_note(note, "n", "s.yaml", model)
+    assert resolved.span == Span(76, 80)
+    assert model.lines[75].strip() == "################" and model.lines[76].strip() == "# Load tokenizer"
+    assert model.lines[78].strip() == "tokenizer = get_tokenizer(model_args, training_args)"

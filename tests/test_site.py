@@ -174,3 +174,21 @@ def test_mkdocs_non_strict_build_shows_the_error_on_the_page(project_dir):
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
     assert "This page has a problem." in page
     assert html.escape("'urgent' is not one of critical, high, normal", quote=True) in page or "urgent" in page
+
+
+def test_mkdocs_strict_build_without_the_source_fails_and_says_so(project_dir):
+    shutil.rmtree(project_dir / "src" / "trainer")
+    assert _mkdocs(project_dir).returncode == 0  # a plain build still works: notes and a panel
+    result = _mkdocs(project_dir, "--strict")
+    assert result.returncode != 0 and "E001 source `trainer/train_grpo.py` is not pulled" in result.stderr
+
+
+def test_failed_strict_build_leaves_the_previous_site_untouched(project_dir):
+    assert _mkdocs(project_dir).returncode == 0
+    site = project_dir / "site"
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
+    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
+    result = _mkdocs(project_dir, "--strict")
+    assert result.returncode != 0 and "the previous site is left as it was" in result.stderr
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before

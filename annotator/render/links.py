@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from ..extract import module_name_for
@@ -12,7 +13,7 @@ from .markdown import LinkContext
 _TOP_LEVEL = {SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.VARIABLE}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SymbolIndex:
     """Top-level symbols of every Python file in the snapshot, by module name."""
 
@@ -36,7 +37,12 @@ class SymbolIndex:
 
     def digest(self) -> str:
         """A stable description for cache keys (frozenset order varies between processes)."""
-        return repr(sorted((module, path, sorted(names)) for module, (path, names) in self.modules.items()))
+        cached = getattr(self, "_digest", None)
+        if cached is None:
+            text = repr(sorted((module, path, sorted(names)) for module, (path, names) in self.modules.items()))
+            cached = hashlib.sha256(text.encode()).hexdigest()
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def is_package(self, module: str) -> bool:
         return any(other.startswith(module + ".") for other in self.modules)

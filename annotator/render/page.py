@@ -27,7 +27,7 @@ _ROW_KINDS = {
     SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT,
 }
 _STATE_LABEL = {
-    State.INTACT: "",
+    State.INTACT: "intact",
     State.MOVED: "moved: run annotator pin",
     State.CHANGED: "code changed since this note was written: review it",
     State.ORPHANED: "orphaned: its code was not found",
@@ -69,15 +69,19 @@ class RenderedPage:
 
     markdown: str
     blocks: tuple[tuple[str, str], ...] = ()  # (placeholder, HTML)
+    block_files: tuple[tuple[str, str], ...] = ()  # (placeholder, path of a file holding the HTML)
+
+    def _all_blocks(self):
+        yield from self.blocks
+        for placeholder, path in self.block_files:
+            with open(path, encoding="utf-8") as handle:
+                yield placeholder, handle.read()
 
     def inline(self) -> str:
-        text = self.markdown
-        for placeholder, block in self.blocks:
-            text = text.replace(placeholder, block, 1)
-        return text
+        return self.swap_blocks(self.markdown)
 
     def swap_blocks(self, html_page: str) -> str:
-        for placeholder, block in self.blocks:
+        for placeholder, block in self._all_blocks():
             html_page = html_page.replace(placeholder, block, 1)
         return html_page
 
@@ -210,8 +214,9 @@ def _note_html(note: ResolvedNote, context: LinkContext, page: PageInput) -> str
         if url:
             link += f' <a class="ann-upstream" href="{escape(url)}" title="these lines upstream, at the pinned commit">upstream ↗</a>'
         head.append(link)
-    if note.state is not State.INTACT:
-        head.append(f'<span class="ann-badge ann-badge-{note.state.value}">{escape(_STATE_LABEL[note.state])}</span>')
+    if not note.is_file_level and page.analysis.model is not None:
+        head.append(f'<span class="ann-badge ann-badge-{note.state.value}" title="anchor state">'
+                    f'{escape(_STATE_LABEL[note.state])}</span>')
     body = []
     if n.title:
         body.append(f'<p class="ann-note-title">{escape(n.title)}</p>')
@@ -229,9 +234,23 @@ def _note_html(note: ResolvedNote, context: LinkContext, page: PageInput) -> str
             f'<div class="ann-note-head">{" ".join(head)}</div>{"".join(body)}</div>\n')
 
 
+_HIGHLIGHTED: dict[tuple, list[str]] = {}
+
+
+def _highlighted(page: PageInput, model: SourceModel, context: LinkContext) -> list[str]:
+    """Highlighting depends on the code and the link targets, not on the notes: an edited sidecar
+    re-renders its page without re-highlighting the code."""
+    key = (model.path, model.sha256, page.index.digest(), context, page.lock.commit)
+    if key not in _HIGHLIGHTED:
+        resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
+        while len(_HIGHLIGHTED) >= 16:  # the pages being edited, not the whole site: memory stays flat
+            _HIGHLIGHTED.pop(next(iter(_HIGHLIGHTED)))
+        _HIGHLIGHTED[key] = highlight_lines(model.lines, model.language, resolver)
+    return _HIGHLIGHTED[key]
+
+
 def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> tuple[str, list[ResolvedNote], list[str]]:
-    resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
-    code = highlight_lines(model.lines, model.language, resolver)
+    code = _highlighted(page, model, context)
     if not code:
         return _block("ann-empty", "<p>This file is empty.</p>"), [], []
     placed = [n for n in page.analysis.notes if n.span is not None and n.state is not State.ORPHANED]
