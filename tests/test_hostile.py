@@ -170,7 +170,17 @@ def test_fifty_megabyte_sidecar_is_refused_without_reading(tmp_path):
     big = tmp_path / "big.yaml"
     with big.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
-    result = load_sidecar_file(big, "annotations/big.yaml")
+    real_read = Path.read_bytes
+
+    def guarded_read(self):
+        assert self != big, "the 50 MB sidecar was read"
+        return real_read(self)
+
+    Path.read_bytes = guarded_read
+    try:
+        result = load_sidecar_file(big, "annotations/big.yaml")
+    finally:
+        Path.read_bytes = real_read
     assert result.findings[0].code == "S002" and "52428800 bytes" in result.findings[0].message
 
 
