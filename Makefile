@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve build test snapshot check status clean
+.PHONY: serve build test snapshot check status bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,9 @@ build: snapshot
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/site.py --corpus $(or $(CORPUS),medium)
 
 check: $(STAMP)
 	$(VENV)/bin/annotator check --strict

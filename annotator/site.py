@@ -166,26 +166,18 @@ class SiteEngine:
                 missing.append((uri, key, page))
             else:
                 pages[uri] = self._pages[key] = content
+        jobs = [(page, key, self.project.cache_dir) for _, key, page in missing]
         if len(missing) >= self.PARALLEL_FROM and (os.cpu_count() or 1) >= 2:
+            # Workers write the big blocks to the cache themselves and send back only a small page.
+            stored = []
             with _pool() as pool:
-                rendered = list(pool.map(render_file_page, [page for _, _, page in missing], chunksize=4))
+                for start in range(0, len(jobs), 32):  # bounded batches: bounded memory in flight
+                    stored += pool.map(_render_and_store, jobs[start : start + 32], chunksize=4)
         else:
-            rendered = [render_file_page(page) for _, _, page in missing]
-        for (uri, key, _), content in zip(missing, rendered):
-            pages[uri] = self._pages[key] = self._store(key, content)
+            stored = [_render_and_store(job) for job in jobs]
+        for (uri, key, _), page in zip(missing, stored):
+            pages[uri] = self._pages[key] = page
         return dict(sorted(pages.items()))
-
-    def _store(self, key: str, content: RenderedPage) -> RenderedPage:
-        """Keep the big code blocks on disk, not in memory: a whole-stdlib site stays small."""
-        files = []
-        for index, (placeholder, html_block) in enumerate(content.blocks):
-            path = self.project.cache_dir / "pages" / f"{key}-{index}.html"
-            write_atomic(path, html_block.encode("utf-8"))
-            files.append((placeholder, str(path)))
-        stored = RenderedPage(content.markdown, (), tuple(files))
-        data = json.dumps({"markdown": stored.markdown, "block_files": stored.block_files}).encode("utf-8")
-        write_atomic(self.project.cache_dir / "pages" / f"{key}.json", data)
-        return stored
 
     def _read_cache(self, key: str) -> RenderedPage | None:
         try:
@@ -196,6 +188,22 @@ class SiteEngine:
             return RenderedPage(data["markdown"], (), files)
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def _render_and_store(job: tuple[PageInput, str, Path]) -> RenderedPage:
+    """Render one page and keep its big code blocks on disk, not in memory (a whole-stdlib site
+    stays small); runs in a worker on a cold build."""
+    page, key, cache_dir = job
+    content = render_file_page(page)
+    files = []
+    for index, (placeholder, html_block) in enumerate(content.blocks):
+        path = cache_dir / "pages" / f"{key}-{index}.html"
+        write_atomic(path, html_block.encode("utf-8"))
+        files.append((placeholder, str(path)))
+    stored = RenderedPage(content.markdown, (), tuple(files))
+    data = json.dumps({"markdown": stored.markdown, "block_files": stored.block_files}).encode("utf-8")
+    write_atomic(cache_dir / "pages" / f"{key}.json", data)
+    return stored
 
 
 def _extract_job(job: tuple[str, bytes]):
