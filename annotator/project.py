@@ -96,17 +96,7 @@ class Project:
         return self.cache_dir / "extract" / f"{key}-{__version__}.pickle"
 
     def _cached_extract(self, key: str, path: str, data: bytes) -> SourceModel:
-        file = self._extract_cache_file(key)
-        try:
-            with file.open("rb") as handle:
-                cached = pickle.load(handle)
-            if isinstance(cached, SourceModel):
-                return cached
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            pass
-        model = extract(path, data)
-        write_atomic(file, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-        return model
+        return disk_cached(self._extract_cache_file(key), SourceModel, lambda: extract(path, data))
 
     # -- sidecars ---------------------------------------------------------------------------
     def sidecar_file(self, path: str) -> Path:
@@ -203,6 +193,21 @@ def analyse_file(locked: LockedFile, model: SourceModel | None, loaded: LoadResu
                 findings.append(Finding(code="A021", message=f"note `{note.note_id}` has no fingerprint", path=display,
                                         line=note.note.line, severity="warning", hint="run `annotator pin`"))
     return FileAnalysis(locked, model, sidecar, loaded is not None, notes, tuple(findings))
+
+
+def disk_cached(file: Path, expected: type, compute):
+    """``compute()``, remembered in ``file`` (a pickle in the project's own cache, never from a PR);
+    a missing, stale or unreadable entry is simply computed again."""
+    try:
+        with file.open("rb") as handle:
+            cached = pickle.load(handle)
+        if isinstance(cached, expected):
+            return cached
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
+        pass
+    value = compute()
+    write_atomic(file, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    return value
 
 
 def write_atomic(file: Path, data: bytes) -> bool:

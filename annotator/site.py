@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from .coverage import ProgressReport, file_progress, next_steps
 from .errors import AnnotatorError
 from .history import coverage_history
 from .model import Finding
-from .project import FileAnalysis, Project, analyse_file, write_atomic
+from .project import FileAnalysis, Project, analyse_file, disk_cached, write_atomic
 from .sidecar import LoadResult, load_sidecar, sidecar_path_for
 from .render.dashboard import render_dashboard
 from .render.links import SymbolIndex
@@ -135,16 +134,7 @@ class SiteEngine:
         """Loading and schema validation are pure; a new process reuses earlier results from disk."""
         key = hashlib.sha256(f"{path}\0{sidecar_hash}\0{__version__}\0{_renderer_fingerprint()}".encode()).hexdigest()
         file = self.project.cache_dir / "sidecars" / f"{key}.pickle"
-        try:
-            with file.open("rb") as handle:
-                cached = pickle.load(handle)
-            if isinstance(cached, LoadResult):
-                return cached
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            pass
-        loaded = load_sidecar(raw, sidecar_path_for(path))
-        write_atomic(file, pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
-        return loaded
+        return disk_cached(file, LoadResult, lambda: load_sidecar(raw, sidecar_path_for(path)))
 
     def _extract_in_parallel(self) -> None:
         """Cold start: extract every uncached source on all cores (results land in the project's caches)."""

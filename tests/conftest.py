@@ -58,3 +58,17 @@ def real_project() -> Project:
     if not real_snapshot_present():
         pytest.skip("open-r1 snapshot not pulled")
     return Project.open(REPO)
+
+
+def write_site(project: Path, *, features: str = "", extra: str = "") -> Path:
+    """mkdocs.yml and a home page for a fixture project (one definition for every site test)."""
+    theme_features = f"\n  features: [{features}]" if features else ""
+    (project / "mkdocs.yml").write_text(
+        "site_name: fixture\nsite_url: http://127.0.0.1/\n"
+        f"theme:\n  name: material\n  font: false{theme_features}\n" + extra +
+        "plugins:\n  - search\n  - annotator:\n      history: false\n"
+        "nav:\n  - Home: index.md\n  - annotator:files\n  - Progress: progress.md\n")
+    (project / "docs").mkdir(exist_ok=True)
+    if not (project / "docs/index.md").exists():
+        (project / "docs/index.md").write_text("# Fixture\n\n[The trainer](files/trainer/train_grpo.py.md)\n")
+    return project

@@ -14,23 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURE_PROJECT
+from .conftest import FIXTURE_PROJECT, write_site
 
-MKDOCS_YML = """\
-site_name: fixture
-site_url: http://127.0.0.1/
-theme: {name: material, font: false}
-plugins: [search, {annotator: {history: false}}]
-"""
 
 
 def make_site_project(root: Path) -> Path:
     project = root / "project"
     shutil.copytree(FIXTURE_PROJECT, project)
-    (project / "mkdocs.yml").write_text(MKDOCS_YML)
-    (project / "docs").mkdir()
-    (project / "docs/index.md").write_text("# Home\n")
-    return project
+    return write_site(project)
 
 
 def test_two_clean_builds_are_byte_identical(tmp_path):

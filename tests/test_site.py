@@ -6,7 +6,6 @@ import html
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,9 @@ import pytest
 from annotator.project import Project
 from annotator.site import build_site, generate
 
-from .conftest import needs_snapshot
+from .conftest import needs_snapshot, write_site
 from .html_tools import code_lines, dangers, elements
 
-MKDOCS_YML = textwrap.dedent("""\
-    site_name: fixture
-    site_url: http://127.0.0.1/
-    theme:
-      name: material
-    plugins:
-      - search
-      - annotator:
-          history: false
-    nav:
-      - Home: index.md
-      - annotator:files
-      - Progress: progress.md
-""")
 
 
 def assert_every_line_once(page: str, source_lines) -> None:
@@ -140,9 +125,7 @@ def test_note_markdown_is_sanitized_in_the_page(project_dir):
 
 
 def _mkdocs(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    (project_dir / "mkdocs.yml").write_text(MKDOCS_YML)
-    (project_dir / "docs").mkdir(exist_ok=True)
-    (project_dir / "docs/index.md").write_text("# Fixture\n")
+    write_site(project_dir)
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=project_dir, capture_output=True, text=True,
                           env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
 

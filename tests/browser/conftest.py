@@ -9,38 +9,16 @@ import shutil
 import socketserver
 import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 
-from ..conftest import FIXTURE_PROJECT, REPO
+from ..conftest import FIXTURE_PROJECT, REPO, write_site
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
 
-SITE_CONFIG = textwrap.dedent("""\
-    site_name: fixture
-    site_url: http://127.0.0.1/
-    theme:
-      name: material
-      font: false
-      features: [navigation.instant]
-      palette:
-        - scheme: default
-          toggle: {icon: material/weather-night, name: Switch to dark mode}
-        - scheme: slate
-          toggle: {icon: material/weather-sunny, name: Switch to light mode}
-    plugins:
-      - search
-      - annotator:
-          history: false
-    nav:
-      - Home: index.md
-      - annotator:files
-      - Progress: progress.md
-""")
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +38,10 @@ def browser_type_launch_args(browser_type_launch_args):
 def built_site(tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("browser") / "project"
     shutil.copytree(FIXTURE_PROJECT, project)
-    (project / "mkdocs.yml").write_text(SITE_CONFIG)
-    (project / "docs").mkdir()
-    (project / "docs/index.md").write_text("# Fixture\n\n[The trainer](files/trainer/train_grpo.py.md)\n")
+    palette = ("  palette:\n"
+               "    - scheme: default\n      toggle: {icon: material/weather-night, name: Switch to dark mode}\n"
+               "    - scheme: slate\n      toggle: {icon: material/weather-sunny, name: Switch to light mode}\n")
+    write_site(project, features="navigation.instant", extra=palette)
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return project / "site"
