@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import AnnotatorError
-from .model import Finding
+from .model import Finding, failing
 from .project import Project
 
 
@@ -96,11 +96,6 @@ def _print_findings(findings: list[Finding], fmt: str) -> None:
             print(f"::{level} file={finding.path},line={finding.line},col={finding.column}::{finding.code} {finding.message}")
         else:
             print(finding.format())
-
-
-def failing(findings: list[Finding], strict: bool) -> list[Finding]:
-    """Errors always fail; with --strict, warnings (changed, moved, unpinned, not pulled) fail too."""
-    return [f for f in findings if f.severity == "error" or strict]
 
 
 def cmd_check(args) -> int:

@@ -153,3 +153,8 @@ class SourceModel:
     @property
     def line_count(self) -> int:
         return len(self.lines)
+
+
+def failing(findings, strict: bool) -> list[Finding]:
+    """Errors always fail; with ``strict``, warnings (changed, moved, unpinned, not pulled) fail too."""
+    return [f for f in findings if f.severity == "error" or strict]

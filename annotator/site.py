@@ -18,7 +18,7 @@ from . import __version__
 from .coverage import ProgressReport, file_progress, next_steps
 from .errors import AnnotatorError
 from .history import coverage_history
-from .model import Finding
+from .model import Finding, failing
 from .project import FileAnalysis, Project, analyse_file, disk_cached, write_atomic
 from .sidecar import LoadResult, load_sidecar, sidecar_path_for
 from .render.dashboard import render_dashboard
@@ -34,7 +34,6 @@ class SiteBuild:
     pages: dict[str, RenderedPage]  # site-relative path ("files/src/open_r1/grpo.py.md") -> page
     data: dict[str, str]  # other generated files ("progress.json")
     findings: tuple[Finding, ...]
-    nav: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (group, ((title, page path), ...))
     report: ProgressReport
 
 
@@ -102,11 +101,7 @@ class SiteEngine:
         history = coverage_history(project) if with_history else []
         pages["progress.md"] = RenderedPage(render_dashboard(report, history))
         data = {"progress.json": json.dumps(report.as_dict(progress_dicts), sort_keys=True, separators=(",", ":")) + "\n"}
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for file_progress_ in progress:
-            groups.setdefault(file_progress_.group, []).append((file_progress_.title, page_path(file_progress_.path)))
-        nav = tuple((group, tuple(items)) for group, items in groups.items())
-        return SiteBuild(pages, data, tuple(findings), nav, report)
+        return SiteBuild(pages, data, tuple(findings), report)
 
     # -- stages, memoised ------------------------------------------------------------------
     def _analyse(self, locked) -> tuple[FileAnalysis, str]:
@@ -231,14 +226,10 @@ def asset_bytes(name: str) -> bytes:
     return resources.files("annotator.render").joinpath("assets", name).read_bytes()
 
 
-def failing_findings(findings: tuple[Finding, ...], strict: bool) -> list[Finding]:
-    return [f for f in findings if f.severity == "error" or strict]
-
-
 def generate(project: Project, out_dir: Path, strict: bool = False) -> int:
     """Write every page (write-if-changed) for builders that run no plugins. Nothing is written on failure."""
     build = build_site(project)
-    bad = failing_findings(build.findings, strict)
+    bad = failing(build.findings, strict)
     if bad:
         listing = "\n".join(f.format() for f in bad[:20])
         raise AnnotatorError(f"{len(bad)} finding(s); nothing written:\n{listing}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from pygments.lexer import Lexer
 from pygments.lexers import PythonLexer, TextLexer, YamlLexer
-from pygments.token import STANDARD_TYPES, Name, Token, _TokenType
+from pygments.token import STANDARD_TYPES, Name, _TokenType
 
 LinkResolver = Callable[[str, int], "str | None"]  # (name, line) -> href or None
 
@@ -64,5 +64,3 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
         rendered.append(html.escape(lines[len(rendered)], quote=False))
     return rendered
 
-
-__all__ = ["highlight_lines", "Token"]
