@@ -6,6 +6,7 @@ by commit hash, so a build replays only new commits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ def coverage_history(project: Project) -> list[HistoryPoint]:
         cache = json.loads(cache_file.read_text("utf-8"))
     except (OSError, ValueError):
         cache = {}
-    snapshot_key = ",".join(f.sha256 or f.path for f in project.lock.files)
+    models = [project.model(f.path) for f in project.lock.files]
+    snapshot_key = hashlib.sha256(",".join(m.sha256 if m else "-" for m in models).encode()).hexdigest()[:16]
     points = []
     for row in reversed(log.stdout.split("\n")):
         if not row.strip():

@@ -109,3 +109,33 @@ def test_badge_colours():
     from annotator.coverage import ProgressReport
 
     assert badge_json(ProgressReport(files=()))["color"] == "brightgreen"
+
+
+def test_burn_up_follows_the_git_history_of_annotations(project_dir):
+    import os
+    import subprocess
+
+    from annotator.history import coverage_history
+    from annotator.project import Project
+    from annotator.render.dashboard import burnup_svg
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(project_dir), *args], check=True, capture_output=True, env=env)
+
+    demo = project_dir / "annotations/recipes/demo.yaml.yaml"
+    demo_text = demo.read_text()
+    demo.unlink()
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "trainer notes", "--date", "2026-01-01T00:00:00")
+    demo.write_text(demo_text)
+    git("add", "-A")
+    git("commit", "-qm", "recipe notes", "--date", "2026-01-02T00:00:00")
+    points = coverage_history(Project.open(project_dir))
+    # 35 covered of 174 lines, then 35 + 5 (the recipe's two notes cover lines 2-3 and 11-13)
+    assert [(p.line_percent, p.files_complete) for p in points] == [(20.1, 1), (23.0, 1)]
+    svg = burnup_svg(points)
+    assert svg.startswith("<svg") and svg.count("<circle") == 2
