@@ -72,3 +72,15 @@ def test_a_note_on_the_load_tokenizer_banner_resolves_to_its_lines(real_project)
     assert resolved.span == Span(76, 80)
     assert model.lines[75].strip() == "################" and model.lines[76].strip() == "# Load tokenizer"
     assert model.lines[78].strip() == "tokenizer = get_tokenizer(model_args, training_args)"
+
+
+@needs_snapshot
+def test_real_code_links_to_other_pages_and_to_upstream(real_project):
+    from .html_tools import elements
+
+    page = build_site(real_project, with_history=False).pages["files/src/open_r1/grpo.py.md"].inline()
+    refs = {e["href"] for e in elements(page, "a") if "ann-ref" in e.get("class", "")}
+    commit = real_project.lock.commit
+    assert "../utils/data.py/#get_dataset" in refs  # re-exported by open_r1.utils, defined in data.py
+    assert "../configs.py/#GRPOScriptArguments" in refs and "../rewards.py/#get_reward_funcs" in refs
+    assert f"https://github.com/huggingface/open-r1/blob/{commit}/src/open_r1/utils/callbacks.py" in refs
