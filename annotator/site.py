@@ -82,6 +82,7 @@ class SiteEngine:
             progress_list.append(self._progress[id(analysis)][1])
             progress_dicts.append(self._progress[id(analysis)][2])
         progress = tuple(progress_list)
+        self._last_hashes = [sidecar_hashes[a.path] for a in analyses]
         report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
         index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
         locked_paths = frozenset(f.path for f in project.lock.files)
@@ -97,6 +98,7 @@ class SiteEngine:
                                        sidecar_hashes[analysis.path], file_progress_, problem)).encode()).hexdigest()
             wanted[page_path(analysis.path)] = (key, page)
         pages = self._render_all(wanted)
+        self._forget_all_but({key for key, _ in wanted.values()}, analyses)
         findings.extend(project.stray_sidecars())
         history = coverage_history(project) if with_history else []
         pages["progress.md"] = RenderedPage(render_dashboard(report, history))
@@ -104,6 +106,15 @@ class SiteEngine:
         return SiteBuild(pages, data, tuple(findings), report)
 
     # -- stages, memoised ------------------------------------------------------------------
+    def _forget_all_but(self, page_keys: set[str], analyses: list[FileAnalysis]) -> None:
+        """Keep only what the latest build used, so a long editing session does not grow."""
+        live = {id(a) for a in analyses}
+        self._pages = {k: v for k, v in self._pages.items() if k in page_keys}
+        self._analyses = {k: v for k, v in self._analyses.items() if id(v) in live}
+        self._progress = {k: v for k, v in self._progress.items() if k in live}
+        used = {(a.path, h) for a, h in zip(analyses, self._last_hashes)}
+        self._loaded = {k: v for k, v in self._loaded.items() if k in used}
+
     def _analyse(self, locked) -> tuple[FileAnalysis, str]:
         project = self.project
         model = project.model(locked.path)

@@ -175,3 +175,20 @@ def test_failed_strict_build_leaves_the_previous_site_untouched(project_dir):
     result = _mkdocs(project_dir, "--strict")
     assert result.returncode != 0 and "the previous site is left as it was" in result.stderr
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
+def test_a_long_lived_engine_rerenders_only_the_edited_page_and_does_not_grow(project_dir):
+    from annotator.site import SiteEngine
+
+    engine = SiteEngine(Project.open(project_dir))
+    first = engine.build(with_history=False)
+    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
+    text = sidecar.read_text()
+    for round_ in range(5):
+        sidecar.write_text(text.replace("A module logger.", f"A module logger ({round_})."))
+        build = engine.build(with_history=False)
+    changed = [uri for uri in first.pages if first.pages[uri] != build.pages[uri]]
+    assert changed == ["files/trainer/train_grpo.py.md"]
+    assert "A module logger (4)." in build.pages["files/trainer/train_grpo.py.md"].inline()
+    assert len(engine._pages) == len(Project.open(project_dir).lock.files)
+    assert len(engine._loaded) == 2  # the two sidecars of the fixture, current versions only
