@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine with only python3:
-#   make serve   build the site and serve it on http://127.0.0.1:8000 (live reload)
+#   make serve   build the site and serve it on http://127.0.0.1:8000/open-r1-annotated/ (live reload)
 #   make test    run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
