@@ -94,6 +94,10 @@ class ProgressReport:
     commit: str | None = None
     next_steps: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def of(cls, files: tuple[FileProgress, ...], commit: str | None) -> ProgressReport:
+        return cls(files=files, commit=commit, next_steps=tuple(next_steps(files)))
+
     @property
     def complete(self) -> int:
         return sum(1 for f in self.files if f.status is Status.COMPLETE)
@@ -228,8 +232,7 @@ def _is_step(note: ResolvedNote, span: Span) -> bool:
 
 
 def progress_report(project: Project) -> ProgressReport:
-    files = tuple(file_progress(a) for a in project.analyse_all())
-    return ProgressReport(files=files, commit=project.lock.commit, next_steps=tuple(next_steps(files)))
+    return ProgressReport.of(tuple(file_progress(a) for a in project.analyse_all()), project.lock.commit)
 
 
 def next_steps(files: tuple[FileProgress, ...]) -> list[str]:

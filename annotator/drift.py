@@ -27,7 +27,7 @@ def drift(project: Project, contents: dict[str, bytes]) -> list[DriftEntry]:
         data = contents.get(locked.path)
         # A file gone upstream has no lines: every anchored note on it is orphaned.
         new_model = extract(locked.path, data) if data is not None else SourceModel(locked.path, "text", ())
-        old = project.analyse(locked.path)
+        old = analyse_file(locked, project.model(locked.path), loaded)
         new = analyse_file(locked, new_model, loaded)
         for before, after in zip(old.notes, new.notes):
             entries.append(DriftEntry(locked.path, after, _diff(old, before, new, after)))

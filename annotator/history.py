@@ -36,7 +36,7 @@ def coverage_history(project: Project) -> list[HistoryPoint]:
         return []
     if log.returncode != 0:
         return []
-    cache_file = project.cache_dir / "history.json"
+    cache_file = project.cache_file("history", "coverage", ".json")
     try:
         cache = json.loads(cache_file.read_text("utf-8"))
     except (OSError, ValueError):

@@ -12,6 +12,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
@@ -93,7 +94,13 @@ class Project:
         write_atomic(self._extract_cache_file(key), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _extract_cache_file(self, key: str) -> Path:
-        return self.cache_dir / "extract" / f"{key}-{__version__}.pickle"
+        return self.cache_file("extract", key, ".pickle")
+
+    def cache_file(self, kind: str, key: str, suffix: str) -> Path:
+        """Where a cached result lives: keyed by its inputs and by the engine's own code, so an
+        upgrade or a local edit of annotator never serves a result the old code computed."""
+        name = hashlib.sha256(f"{key}\0{code_fingerprint()}".encode()).hexdigest()
+        return self.cache_dir / kind / f"{name}{suffix}"
 
     def _cached_extract(self, key: str, path: str, data: bytes) -> SourceModel:
         return disk_cached(self._extract_cache_file(key), SourceModel, lambda: extract(path, data))
@@ -151,6 +158,16 @@ class Project:
 
     def analyse_all(self) -> list[FileAnalysis]:
         return [self.analyse(f.path) for f in self.lock.files]
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of annotator's own source and schema (read once per process)."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for file in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def _model_key(path: str, data: bytes) -> str:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
-from .coverage import ProgressReport, file_progress, next_steps
+from .coverage import FileProgress, ProgressReport, file_progress
 from .errors import AnnotatorError
 from .history import coverage_history
 from .model import Finding, failing
@@ -27,6 +26,16 @@ from .render.page import PageInput, RenderedPage, render_file_page
 
 ASSETS = ("annotator.css", "annotator.js")
 ASSET_DIR = "assets/annotator"
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysed:
+    """One file's analysis and the progress derived from it, memoised together."""
+
+    key: tuple
+    analysis: FileAnalysis
+    progress: FileProgress
+    progress_dict: dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,64 +69,50 @@ class SiteEngine:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._loaded: dict[tuple[str, str], LoadResult] = {}
-        self._analyses: dict[tuple, FileAnalysis] = {}
-        self._pages: dict[str, RenderedPage] = {}
-        self._progress: dict[int, tuple] = {}  # id(analysis) -> (analysis kept alive, progress, its dict)
+        self._loaded: dict[tuple[str, str], LoadResult] = {}  # (path, sidecar hash) -> loaded sidecar
+        self._analysed: dict[tuple, _Analysed] = {}  # (locked file, code hash, sidecar hash) -> analysis + progress
+        self._pages: dict[str, RenderedPage] = {}  # page key -> page
 
     def build(self, with_history: bool = True) -> SiteBuild:
         project = self.project
-        self._extract_in_parallel()
-        analyses = []
-        sidecar_hashes = {}
-        progress_list = []
-        progress_dicts = []
-        for locked in project.lock.files:
-            analysis, sidecar_hash = self._analyse(locked)
-            analyses.append(analysis)
-            sidecar_hashes[locked.path] = sidecar_hash
-            if id(analysis) not in self._progress:  # analyses are memoised, so identity is stable
-                computed = file_progress(analysis)
-                self._progress[id(analysis)] = (analysis, computed, computed.as_dict())
-            progress_list.append(self._progress[id(analysis)][1])
-            progress_dicts.append(self._progress[id(analysis)][2])
-        progress = tuple(progress_list)
-        self._last_hashes = [sidecar_hashes[a.path] for a in analyses]
-        report = ProgressReport(files=progress, commit=project.lock.commit, next_steps=tuple(next_steps(progress)))
+        sources = {f.path: project.source_bytes(f.path) for f in project.lock.files}  # each file read once
+        self._extract_in_parallel(sources)
+        analysed = [self._analyse(locked, sources[locked.path]) for locked in project.lock.files]
+        analyses = [a.analysis for a in analysed]
+        report = ProgressReport.of(tuple(a.progress for a in analysed), project.lock.commit)
         index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
         locked_paths = frozenset(f.path for f in project.lock.files)
-        context_key = hashlib.sha256(repr((index.digest(), sorted(locked_paths), project.lock.commit, __version__,
-                                           _renderer_fingerprint())).encode()).hexdigest()
+        context_key = repr((index.digest(), sorted(locked_paths), project.lock.repository, project.lock.commit))
         findings: list[Finding] = []
         wanted: dict[str, tuple[str, PageInput]] = {}
-        for analysis, file_progress_ in zip(analyses, progress):
+        for item in analysed:
+            analysis = item.analysis
             findings.extend(analysis.findings)
             problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
-            page = PageInput(analysis, file_progress_, project.lock, index, locked_paths, problem)
-            key = hashlib.sha256(repr((context_key, analysis.path, analysis.model.sha256 if analysis.model else None,
-                                       sidecar_hashes[analysis.path], file_progress_, problem)).encode()).hexdigest()
-            wanted[page_path(analysis.path)] = (key, page)
+            page = PageInput(analysis, item.progress, project.lock, index, locked_paths, problem)
+            # The page is a function of the analysis (itself keyed by code and sidecar) and the context.
+            wanted[page_path(analysis.path)] = (repr((context_key, item.key)), page)
         pages = self._render_all(wanted)
-        self._forget_all_but({key for key, _ in wanted.values()}, analyses)
+        self._forget_all_but(analysed, {key for key, _ in wanted.values()})
         findings.extend(project.stray_sidecars())
         history = coverage_history(project) if with_history else []
         pages["progress.md"] = RenderedPage(render_dashboard(report, history))
-        data = {"progress.json": json.dumps(report.as_dict(progress_dicts), sort_keys=True, separators=(",", ":")) + "\n"}
+        progress_json = report.as_dict([a.progress_dict for a in analysed])
+        data = {"progress.json": json.dumps(progress_json, sort_keys=True, separators=(",", ":")) + "\n"}
         return SiteBuild(pages, data, tuple(findings), report)
 
     # -- stages, memoised ------------------------------------------------------------------
-    def _forget_all_but(self, page_keys: set[str], analyses: list[FileAnalysis]) -> None:
+    def _forget_all_but(self, analysed: list[_Analysed], page_keys: set[str]) -> None:
         """Keep only what the latest build used, so a long editing session does not grow."""
-        live = {id(a) for a in analyses}
+        used = {a.key for a in analysed}
+        sidecars = {(locked.path, sidecar_hash) for locked, _, sidecar_hash in used}
+        self._analysed = {k: v for k, v in self._analysed.items() if k in used}
+        self._loaded = {k: v for k, v in self._loaded.items() if k in sidecars}
         self._pages = {k: v for k, v in self._pages.items() if k in page_keys}
-        self._analyses = {k: v for k, v in self._analyses.items() if id(v) in live}
-        self._progress = {k: v for k, v in self._progress.items() if k in live}
-        used = {(a.path, h) for a, h in zip(analyses, self._last_hashes)}
-        self._loaded = {k: v for k, v in self._loaded.items() if k in used}
 
-    def _analyse(self, locked) -> tuple[FileAnalysis, str]:
+    def _analyse(self, locked, source: bytes | None) -> _Analysed:
         project = self.project
-        model = project.model(locked.path)
+        model = project.model(locked.path, source) if source is not None else None
         raw = project.sidecar_bytes(locked.path)
         if isinstance(raw, LoadResult):  # refused before reading (path outside annotations/)
             loaded, sidecar_hash = raw, "refused"
@@ -130,23 +125,21 @@ class SiteEngine:
                 loaded = self._load_sidecar_cached(locked.path, raw, sidecar_hash)
                 self._loaded[(locked.path, sidecar_hash)] = loaded
         key = (locked, model.sha256 if model else None, sidecar_hash)
-        analysis = self._analyses.get(key)
-        if analysis is None:
+        if key not in self._analysed:
             analysis = analyse_file(locked, model, loaded)
-            self._analyses[key] = analysis
-        return analysis, sidecar_hash
+            progress = file_progress(analysis)
+            self._analysed[key] = _Analysed(key, analysis, progress, progress.as_dict())
+        return self._analysed[key]
 
     def _load_sidecar_cached(self, path: str, raw: bytes, sidecar_hash: str) -> LoadResult:
         """Loading and schema validation are pure; a new process reuses earlier results from disk."""
-        key = hashlib.sha256(f"{path}\0{sidecar_hash}\0{__version__}\0{_renderer_fingerprint()}".encode()).hexdigest()
-        file = self.project.cache_dir / "sidecars" / f"{key}.pickle"
+        file = self.project.cache_file("sidecars", f"{path}\0{sidecar_hash}", ".pickle")
         return disk_cached(file, LoadResult, lambda: load_sidecar(raw, sidecar_path_for(path)))
 
-    def _extract_in_parallel(self) -> None:
+    def _extract_in_parallel(self, sources: dict[str, bytes | None]) -> None:
         """Cold start: extract every uncached source on all cores (results land in the project's caches)."""
         project = self.project
-        todo = [(f.path, data) for f in project.lock.files
-                if (data := project.source_bytes(f.path)) is not None and not project.has_model(f.path, data)]
+        todo = [(path, data) for path, data in sources.items() if data is not None and not project.has_model(path, data)]
         if len(todo) < self.PARALLEL_FROM or (os.cpu_count() or 1) < 2:
             return
         with _pool() as pool:
@@ -162,7 +155,7 @@ class SiteEngine:
                 missing.append((uri, key, page))
             else:
                 pages[uri] = self._pages[key] = content
-        jobs = [(page, key, self.project.cache_dir) for _, key, page in missing]
+        jobs = [(page, self.project.cache_file("pages", key, "")) for _, key, page in missing]
         if len(missing) >= self.PARALLEL_FROM and (os.cpu_count() or 1) >= 2:
             # Workers write the big blocks to the cache themselves and send back only a small page.
             stored = []
@@ -177,7 +170,7 @@ class SiteEngine:
 
     def _read_cache(self, key: str) -> RenderedPage | None:
         try:
-            data = json.loads((self.project.cache_dir / "pages" / f"{key}.json").read_text("utf-8"))
+            data = json.loads(self.project.cache_file("pages", key, ".json").read_text("utf-8"))
             files = tuple(tuple(block) for block in data["block_files"])
             if not all(Path(path).is_file() for _, path in files):
                 return None
@@ -186,19 +179,19 @@ class SiteEngine:
             return None
 
 
-def _render_and_store(job: tuple[PageInput, str, Path]) -> RenderedPage:
+def _render_and_store(job: tuple[PageInput, Path]) -> RenderedPage:
     """Render one page and keep its big code blocks on disk, not in memory (a whole-stdlib site
-    stays small); runs in a worker on a cold build."""
-    page, key, cache_dir = job
+    stays small); runs in a worker on a cold build. ``stem`` is the page's cache path without suffix."""
+    page, stem = job
     content = render_file_page(page)
     files = []
     for index, (placeholder, html_block) in enumerate(content.blocks):
-        path = cache_dir / "pages" / f"{key}-{index}.html"
+        path = stem.with_name(f"{stem.name}-{index}.html")
         write_atomic(path, html_block.encode("utf-8"))
         files.append((placeholder, str(path)))
     stored = RenderedPage(content.markdown, (), tuple(files))
     data = json.dumps({"markdown": stored.markdown, "block_files": stored.block_files}).encode("utf-8")
-    write_atomic(cache_dir / "pages" / f"{key}.json", data)
+    write_atomic(stem.with_name(f"{stem.name}.json"), data)
     return stored
 
 
@@ -216,21 +209,6 @@ def _pool():
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     return ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
                                mp_context=multiprocessing.get_context(method))
-
-
-_RENDERER_FINGERPRINT: str | None = None
-
-
-def _renderer_fingerprint() -> str:
-    """Hash of the renderer's own source, so a code change never serves a stale cached page."""
-    global _RENDERER_FINGERPRINT
-    if _RENDERER_FINGERPRINT is None:
-        digest = hashlib.sha256()
-        here = Path(__file__).parent
-        for module in sorted([*(here / "render").glob("*.py"), here / "sidecar.py", here / "schema" / "sidecar.schema.json"]):
-            digest.update(module.read_bytes())
-        _RENDERER_FINGERPRINT = digest.hexdigest()
-    return _RENDERER_FINGERPRINT
 
 
 def asset_bytes(name: str) -> bytes:
