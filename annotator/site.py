@@ -76,30 +76,36 @@ class SiteEngine:
     def build(self, with_history: bool = True) -> SiteBuild:
         project = self.project
         sources = {f.path: project.source_bytes(f.path) for f in project.lock.files}  # each file read once
-        self._extract_in_parallel(sources)
-        analysed = [self._analyse(locked, sources[locked.path]) for locked in project.lock.files]
-        analyses = [a.analysis for a in analysed]
-        report = ProgressReport.of(tuple(a.progress for a in analysed), project.lock.commit)
-        index = SymbolIndex.build([a.model for a in analyses if a.model is not None])
-        locked_paths = frozenset(f.path for f in project.lock.files)
-        context_key = repr((index.digest(), sorted(locked_paths), project.lock.repository, project.lock.commit))
-        findings: list[Finding] = []
-        wanted: dict[str, tuple[str, PageInput]] = {}
-        for item in analysed:
-            analysis = item.analysis
-            findings.extend(analysis.findings)
-            problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
-            page = PageInput(analysis, item.progress, project.lock, index, locked_paths, problem)
-            # The page is a function of the analysis (itself keyed by code and sidecar) and the context.
-            wanted[page_path(analysis.path)] = (repr((context_key, item.key)), page)
-        pages = self._render_all(wanted)
-        self._forget_all_but(analysed, {key for key, _ in wanted.values()})
+        with _Workers() as workers:
+            extracting = self._extract_in_parallel(sources, workers)
+            sidecars = {f.path: self._sidecar(f.path) for f in project.lock.files}  # while the workers extract
+            extracting()
+            analysed = [self._analyse(locked, sources[locked.path], *sidecars[locked.path]) for locked in project.lock.files]
+            pages = self._analysed_pages(analysed, workers)
+        findings = [finding for item in analysed for finding in item.analysis.findings]
         findings.extend(project.stray_sidecars())
+        report = ProgressReport.of(tuple(a.progress for a in analysed), project.lock.commit)
         history = coverage_history(project) if with_history else []
         pages["progress.md"] = RenderedPage(render_dashboard(report, history))
         progress_json = report.as_dict([a.progress_dict for a in analysed])
         data = {"progress.json": json.dumps(progress_json, sort_keys=True, separators=(",", ":")) + "\n"}
         return SiteBuild(pages, data, tuple(findings), report)
+
+    def _analysed_pages(self, analysed: list[_Analysed], workers: _Workers) -> dict[str, RenderedPage]:
+        project = self.project
+        index = SymbolIndex.build([a.analysis.model for a in analysed if a.analysis.model is not None])
+        locked_paths = frozenset(f.path for f in project.lock.files)
+        context_key = repr((index.digest(), sorted(locked_paths), project.lock.repository, project.lock.commit))
+        wanted: dict[str, tuple[str, PageInput]] = {}
+        for item in analysed:
+            analysis = item.analysis
+            problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
+            page = PageInput(analysis, item.progress, project.lock, index, locked_paths, problem)
+            # The page is a function of the analysis (itself keyed by code and sidecar) and the context.
+            wanted[page_path(analysis.path)] = (repr((context_key, item.key)), page)
+        pages = self._render_all(wanted, workers)
+        self._forget_all_but(analysed, {key for key, _ in wanted.values()})
+        return pages
 
     # -- stages, memoised ------------------------------------------------------------------
     def _forget_all_but(self, analysed: list[_Analysed], page_keys: set[str]) -> None:
@@ -110,20 +116,21 @@ class SiteEngine:
         self._loaded = {k: v for k, v in self._loaded.items() if k in sidecars}
         self._pages = {k: v for k, v in self._pages.items() if k in page_keys}
 
-    def _analyse(self, locked, source: bytes | None) -> _Analysed:
-        project = self.project
-        model = project.model(locked.path, source) if source is not None else None
-        raw = project.sidecar_bytes(locked.path)
+    def _sidecar(self, path: str) -> tuple[LoadResult | None, str]:
+        """A locked file's loaded sidecar and what names it in the memo keys (its hash, or why it has none)."""
+        raw = self.project.sidecar_bytes(path)
         if isinstance(raw, LoadResult):  # refused before reading (path outside annotations/)
-            loaded, sidecar_hash = raw, "refused"
-        elif raw is None:
-            loaded, sidecar_hash = None, "absent"
-        else:
-            sidecar_hash = hashlib.sha256(raw).hexdigest()
-            loaded = self._loaded.get((locked.path, sidecar_hash))
-            if loaded is None:
-                loaded = self._load_sidecar_cached(locked.path, raw, sidecar_hash)
-                self._loaded[(locked.path, sidecar_hash)] = loaded
+            return raw, "refused"
+        if raw is None:
+            return None, "absent"
+        sidecar_hash = hashlib.sha256(raw).hexdigest()
+        loaded = self._loaded.get((path, sidecar_hash))
+        if loaded is None:
+            loaded = self._loaded[(path, sidecar_hash)] = self._load_sidecar_cached(path, raw, sidecar_hash)
+        return loaded, sidecar_hash
+
+    def _analyse(self, locked, source: bytes | None, loaded: LoadResult | None, sidecar_hash: str) -> _Analysed:
+        model = self.project.model(locked.path, source) if source is not None else None
         key = (locked, model.sha256 if model else None, sidecar_hash)
         if key not in self._analysed:
             analysis = analyse_file(locked, model, loaded)
@@ -136,17 +143,22 @@ class SiteEngine:
         file = self.project.cache_file("sidecars", f"{path}\0{sidecar_hash}", ".pickle")
         return disk_cached(file, LoadResult, lambda: load_sidecar(raw, sidecar_path_for(path)))
 
-    def _extract_in_parallel(self, sources: dict[str, bytes | None]) -> None:
-        """Cold start: extract every uncached source on all cores (results land in the project's caches)."""
+    def _extract_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers):
+        """Cold start: start extracting every uncached source on the workers; returns the call that
+        waits for them (results land in the project's caches). Small batches are left to the caller."""
         project = self.project
         todo = [(path, data) for path, data in sources.items() if data is not None and not project.has_model(path, data)]
-        if len(todo) < self.PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-            return
-        with _pool() as pool:
-            for (path, data), model in zip(todo, pool.map(_extract_job, todo, chunksize=4)):
+        if len(todo) < self.PARALLEL_FROM or not workers.available:
+            return lambda: None
+        results = workers.pool.map(_extract_job, todo, chunksize=4)
+
+        def finish() -> None:
+            for (path, data), model in zip(todo, results):
                 project.remember_model(path, data, model)
 
-    def _render_all(self, wanted: dict[str, tuple[str, PageInput]]) -> dict[str, RenderedPage]:
+        return finish
+
+    def _render_all(self, wanted: dict[str, tuple[str, PageInput]], workers: _Workers) -> dict[str, RenderedPage]:
         pages: dict[str, RenderedPage] = {}
         missing: list[tuple[str, str, PageInput]] = []
         for uri, (key, page) in wanted.items():
@@ -156,12 +168,11 @@ class SiteEngine:
             else:
                 pages[uri] = self._pages[key] = content
         jobs = [(page, self.project.cache_file("pages", key, "")) for _, key, page in missing]
-        if len(missing) >= self.PARALLEL_FROM and (os.cpu_count() or 1) >= 2:
+        if len(missing) >= self.PARALLEL_FROM and workers.available:
             # Workers write the big blocks to the cache themselves and send back only a small page.
             stored = []
-            with _pool() as pool:
-                for start in range(0, len(jobs), 32):  # bounded batches: bounded memory in flight
-                    stored += pool.map(_render_and_store, jobs[start : start + 32], chunksize=4)
+            for start in range(0, len(jobs), 32):  # bounded batches: bounded memory in flight
+                stored += workers.pool.map(_render_and_store, jobs[start : start + 32], chunksize=4)
         else:
             stored = [_render_and_store(job) for job in jobs]
         for (uri, key, _), page in zip(missing, stored):
@@ -202,13 +213,30 @@ def _extract_job(job: tuple[str, bytes]):
     return extract(path, data)
 
 
-def _pool():
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class _Workers:
+    """One process pool per build, started only when a stage has enough uncached work for it."""
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    return ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
-                               mp_context=multiprocessing.get_context(method))
+    def __init__(self) -> None:
+        self.available = (os.cpu_count() or 1) >= 2
+        self._pool = None
+
+    @property
+    def pool(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            self._pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                                             mp_context=multiprocessing.get_context(method))
+        return self._pool
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=exc_info[0] is not None)
 
 
 def asset_bytes(name: str) -> bytes:

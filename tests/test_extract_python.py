@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import sysconfig
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from annotator.extract import decode_lines, extract
+from annotator.extract.python import extract_python
 from annotator.model import Span, SymbolKind
 
 from .conftest import FIXTURE_PROJECT, needs_snapshot
@@ -207,3 +210,108 @@ def test_real_grpo_main_banner_sections(real_project):
 def test_yaml_next_line_character_does_not_shift_key_lines():
     model = extract("r.yaml", "a: 1\nb: 'x\x85y'\nc: 2\n".encode())
     assert [(s.path, s.span.start) for s in model.symbols] == [("a", 1), ("b", 2), ("c", 3)]
+
+
+# -- the line reader against libcst, the reference ------------------------------------------------
+def _comparable(model):
+    """Everything the rest of the engine reads from a model; signatures compared as tokens without spaces."""
+    return (
+        [(s.path, s.kind, s.span, s.name_line, s.docstring, "".join(s.signature.split())) for s in model.symbols],
+        model.banners,
+        model.imports,
+        model.findings,
+    )
+
+
+def _both_readers(source: str):
+    lines, _ = decode_lines(source.encode())
+    return extract_python("m.py", lines, reader="lines"), extract_python("m.py", lines, reader="libcst")
+
+
+FOOTER_CASES = {
+    # a comment indented like the block that just ended is that block's footer, not the next symbol's
+    "footer-of-previous-function": ("def f():\n    x = 1\n    # about f\ndef g():\n    pass\n", {"g": Span(4, 5)}),
+    "dedented-comment-belongs-to-next": ("def f():\n    x = 1\n# about g\ndef g():\n    pass\n", {"g": Span(3, 5)}),
+    # every line up to the LAST one indented like the block is the footer, even past a dedented one
+    "last-indented-line-wins": ("def f():\n    x = 1\n    \n  # two\n    # four\ny = 2\n", {"y": Span(6, 6)}),
+    "blank-then-comment": ("def f():\n    x = 1\n\n# about y\ny = 2\n", {"y": Span(4, 5)}),
+    "nested-class-footer": (
+        "class A:\n    def f(self):\n        pass\n        # c1\n    # c2\n# c3\nx = 1\n", {"x": Span(6, 7)}),
+    "simple-suite-has-no-footer": ("def f(): pass\n    # odd\ny = 2\n", {"y": Span(2, 3)}),
+    "elif-chain-footer": ("if a:\n    import os\nelif b:\n    import sys\n    # footer\n# x\nx = 1\n", {"x": Span(6, 7)}),
+    "try-finally-footer": ("try:\n    import os\nfinally:\n    pass\n    # footer\nx = 1\n", {"x": Span(6, 6)}),
+    "module-header-is-not-a-leading-comment": ("# header\nx = 1\n", {"x": Span(2, 2)}),
+    "first-statement-of-a-body-keeps-any-indent": (
+        "class A:\n  # two\n        # eight\n    x = 1\n", {"A.x": Span(2, 4)}),
+    "decorated-with-comment": ("x = 0\n# about f\n@dec\n# between\n@dec2\ndef f():\n    pass\n", {"f": Span(2, 7)}),
+    "semicolons": ("x = 1; Y = 2\n", {"x": Span(1, 1), "Y": Span(1, 1)}),
+    "tabs": ("def f():\n\tx = 1\n\t# footer\n# g\ndef g():\n\tpass\n", {"g": Span(4, 6)}),
+}
+
+
+@pytest.mark.parametrize("source, spans", FOOTER_CASES.values(), ids=FOOTER_CASES.keys())
+def test_line_reader_owns_comments_like_libcst(source, spans):
+    lines_model, cst_model = _both_readers(source)
+    assert _comparable(lines_model) == _comparable(cst_model)
+    for path, span in spans.items():
+        assert lines_model.symbol(path).span == span, path
+
+
+def test_banners_and_signatures_from_the_line_reader():
+    source = textwrap.dedent('''\
+        def main(
+            config: "Config",  # the run's settings
+            seed: int = 0,
+        ) \\
+                -> dict:
+            ##########
+            # Load model
+            ##########
+            model = 1
+            # not a banner: one comment line
+
+            ##########
+            # Train
+            ##########
+            return {}
+        class Trainer(Base,
+                      Mixin, metaclass=Meta):
+            pass
+        ''')
+    lines_model, cst_model = _both_readers(source)
+    assert [(b.title, b.span) for b in lines_model.banners] == [("Load model", Span(6, 11)), ("Train", Span(12, 15))]
+    assert lines_model.symbol("main").signature == 'def main( config: "Config", seed: int = 0, ) -> dict'
+    assert lines_model.symbol("Trainer").signature == "class Trainer(Base, Mixin)"
+    assert _comparable(lines_model)[1] == _comparable(cst_model)[1]
+
+
+@pytest.mark.parametrize("source", [
+    "x = 1\n\x0c\ny = 2\n",  # a form feed resets indentation in the tokenizer
+    "x = 1\n\\\ny = 2\n",  # a lone line continuation between statements
+], ids=["form-feed", "line-continuation"])
+def test_lines_the_reader_cannot_decide_go_to_libcst(source, monkeypatch):
+    from annotator.extract import python
+
+    used = []
+    original = python._CstTrivia.parse.__func__
+    monkeypatch.setattr(python._CstTrivia, "parse", classmethod(lambda cls, text: used.append(1) or original(cls, text)))
+    model = extract("m.py", source.encode())
+    assert used, "the libcst reader decides this file"
+    assert [s.path for s in model.symbols] == ["x", "y"] and not model.findings
+
+
+def _stdlib_sample(count: int) -> list[Path]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    return sorted(stdlib.glob("*.py"))[:count]
+
+
+def test_line_reader_agrees_with_libcst_on_the_standard_library():
+    compared = 0
+    for path in _stdlib_sample(60):
+        lines, problem = decode_lines(path.read_bytes())
+        reference = extract_python(path.name, lines, reader="libcst")
+        if problem or reference.findings:
+            continue
+        assert _comparable(extract_python(path.name, lines, reader="lines")) == _comparable(reference), path.name
+        compared += 1
+    assert compared >= 50

@@ -80,3 +80,56 @@ def test_any_note_text_renders_to_sanitized_html(text):
 def test_sidecar_loader_never_raises(data):
     result = load_sidecar(data, "annotations/x.yaml")
     assert (result.sidecar is None) == bool(result.findings)
+
+
+# -- the extractor's line reader agrees with libcst on generated, valid programs -------------------
+_SIMPLE = st.sampled_from(["x = 1", "NAME: int = 2", "A, B = 1, 2", "pass", "print(1); Z = 3", "s = '''a\n# no\n'''",
+                           "call(\n    1,\n)", "import os", "return 1"])
+_HEADERS = st.sampled_from(["def f{n}(a,\n        b=1):", "async def g{n}():", "class C{n}(Base):", "if x:", "for i in y:",
+                            "while x:", "with m:", "@dec\ndef h{n}():", "try:"])
+_TRIVIA = st.lists(st.sampled_from(["", "  ", "# c", "  # c", "    # c", "        # c", "\t# c", "##########",
+                                    "# Title", "    ##########", "    # Step"]), max_size=3)
+
+
+@st.composite
+def _block(draw, depth: int = 0, count: int = 0) -> list[str]:
+    """A list of statements (each a list of lines without the block's indentation), trivia between them."""
+    lines: list[str] = []
+    for index in range(draw(st.integers(1, 3))):
+        lines += draw(_TRIVIA)  # trivia keeps its generated indentation at every depth
+        if depth < 3 and draw(st.booleans()):
+            header = draw(_HEADERS).format(n=f"{depth}{index}{count}")
+            lines += header.split("\n")
+            lines += _indent(draw(_block(depth + 1, index)))
+            if header == "try:":
+                lines += ["finally:", *_indent(draw(_block(depth + 1, index)))]
+            elif header == "if x:" and draw(st.booleans()):
+                lines += ["elif z:", *_indent(draw(_block(depth + 1, index))), "else:", *_indent(draw(_block(depth + 1, index)))]
+        else:
+            lines += draw(_SIMPLE).split("\n")
+    return lines
+
+
+def _indent(lines: list[str]) -> list[str]:
+    """Indent code lines one level; trivia lines (blank or comment) keep their generated indentation."""
+    return [line if not line.strip() or line.lstrip().startswith("#") else "    " + line for line in lines]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_block())
+def test_line_reader_agrees_with_libcst(lines):
+    import ast
+
+    from annotator.extract import decode_lines
+    from annotator.extract.python import extract_python
+
+    source = "\n".join(lines) + "\n"
+    ast.parse(source)  # the generator only writes valid programs
+    decoded, _ = decode_lines(source.encode())
+    reference = extract_python("m.py", decoded, reader="libcst")
+    fast = extract_python("m.py", decoded, reader="lines")
+
+    def comparable(model):
+        return ([(s.path, s.kind, s.span, "".join(s.signature.split())) for s in model.symbols], model.banners, model.findings)
+
+    assert comparable(fast) == comparable(reference), source

@@ -1,49 +1,69 @@
 """Python source -> :class:`~annotator.model.SourceModel`.
 
-libcst is the parser of record for what only a concrete syntax tree keeps: the comments
-attached to each statement (leading comments of a symbol, banner comments framing the steps
-of a long function) and signatures exactly as written. Positions come from :mod:`ast`, walked
-in lockstep with the CST. libcst's own ``PositionProvider`` would give the same lines, but it
-costs about four times the bare parse and overflows the stack on very large literals; ``ast``
-positions are nearly free (see ``benchmarks/extract.py``).
+Structure and positions come from :mod:`ast`. What ``ast`` drops, the comments attached to each
+statement (the leading comments of a symbol, the banner comments framing the steps of a long
+function) and signatures as written, is read from the source lines between statements, under
+libcst's rules for which comment belongs to which statement (a comment indented like the end of
+the previous block is that block's footer, not the next statement's). libcst stays the parser of
+record: a file the line reader cannot decide (a form feed, a line continuation between
+statements) is extracted with libcst, and the tests check that both readers agree on the
+standard library and on generated sources. Reading lines instead of building a concrete syntax
+tree makes a cold extraction about six times faster (see ``benchmarks/extract.py``).
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
-
-import libcst as cst
+from typing import Any
 
 from ..model import Banner, Finding, Import, SourceModel, Span, Symbol, SymbolKind
 from .modules import module_name_for
 
-_EMPTY_MODULE = cst.Module(body=[])
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SIGNATURE_LIMIT = 300
+_BLANK = " \t\f"
+
+Leading = tuple["str | None", ...]  # the lines directly above a statement: comment text, or None when blank
 
 
-def extract_python(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceModel:
-    """Extract symbols, imports and banners; a file that does not parse yields its lines and a finding."""
+def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: str = "lines") -> SourceModel:
+    """Extract symbols, imports and banners; a file that does not parse yields its lines and a finding.
+
+    ``reader`` is ``"lines"`` (the default; falls back to libcst for a file it cannot decide) or
+    ``"libcst"`` (always the concrete syntax tree; the reference the tests compare against).
+    """
     text = "\n".join(lines) + "\n"
     try:
         tree = ast.parse(text, filename=path)
-        module = cst.parse_module(text)
     except SyntaxError as exc:
         return _unparsed(path, lines, sha256, exc.lineno or 1, (exc.offset or 1), exc.msg)
-    except cst.ParserSyntaxError as exc:
-        return _unparsed(path, lines, sha256, exc.raw_line, exc.raw_column + 1, exc.message)
     except (RecursionError, MemoryError, ValueError) as exc:
         return _unparsed(path, lines, sha256, 1, 1, f"source too deeply nested or malformed ({exc.__class__.__name__})")
 
-    collector = _Collector(path, len(lines))
-    try:
-        collector.visit_body(module, tree.body, scope=(), context="module")
-    except (_Misaligned, RecursionError):
-        # Never expected; keep the page (every line) rather than fail the build.
-        return _unparsed(path, lines, sha256, 1, 1, "internal: could not align the syntax trees")
+    collector = None
+    if reader == "lines" and "\f" not in text:
+        try:
+            collector = _Collector(path, len(lines), _LineTrivia(lines))
+            collector.visit_body(None, tree.body, scope=(), context="module")
+        except _Undecided:
+            collector = None
+    if collector is None:
+        try:
+            trivia = _CstTrivia.parse(text)
+        except _CstSyntaxError as exc:
+            return _unparsed(path, lines, sha256, exc.line, exc.column, exc.message)
+        except (RecursionError, MemoryError, ValueError) as exc:
+            return _unparsed(path, lines, sha256, 1, 1, f"source too deeply nested or malformed ({exc.__class__.__name__})")
+        collector = _Collector(path, len(lines), trivia)
+        try:
+            collector.visit_body(trivia.module, tree.body, scope=(), context="module")
+        except (_Undecided, RecursionError):
+            # Never expected; keep the page (every line) rather than fail the build.
+            return _unparsed(path, lines, sha256, 1, 1, "internal: could not align the syntax trees")
     return SourceModel(
         path=path,
         language="python",
@@ -68,37 +88,41 @@ def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column:
     return SourceModel(path=path, language="python", lines=lines, findings=(finding,), sha256=sha256)
 
 
-class _Misaligned(Exception):
-    pass
+class _Undecided(Exception):
+    """The reader cannot tell which statement a line belongs to; another reader must decide."""
 
 
 class _Collector:
-    def __init__(self, path: str, line_count: int) -> None:
+    """Walks the ``ast`` statements; ``trivia`` supplies what ``ast`` drops (comments, text as written)."""
+
+    def __init__(self, path: str, line_count: int, trivia: _LineTrivia | _CstTrivia) -> None:
         self.path = path
         self.line_count = line_count
+        self.trivia = trivia
         self.symbols: list[Symbol] = []
         self.banners: list[Banner] = []
         self._paths: set[str] = set()
 
     # -- walking ---------------------------------------------------------------------------
-    def visit_body(self, block: cst.CSTNode, body: Sequence[ast.stmt], scope: tuple[str, ...], context: str) -> None:
-        for leading, node, cnode in _pair(block, body):
+    def visit_body(self, block: Any, body: Sequence[ast.stmt], scope: tuple[str, ...], context: str) -> None:
+        trivia = self.trivia
+        for leading, node, ref in trivia.pair(block, body):
             start = _first_line(node) - _comment_run(leading)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self._function(node, cnode, leading, start, scope, context)
+                self._function(node, ref, start, scope, context)
             elif isinstance(node, ast.ClassDef):
                 qual = (*scope, node.name)
-                self._add(qual, SymbolKind.CLASS, start, node, _class_signature(cnode), ast.get_docstring(node) or "")
-                self.visit_body(cnode.body, node.body, qual, "class")
+                self._add(qual, SymbolKind.CLASS, start, node, trivia.class_signature(node, ref), ast.get_docstring(node) or "")
+                self.visit_body(trivia.body_of(node, ref), node.body, qual, "class")
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                self._assignment(node, cnode, start, scope, context)
+                self._assignment(node, ref, start, scope, context)
             elif isinstance(node, ast.If) and context == "module":
                 self._module_if(node, start)
             elif isinstance(node, ast.Try) and context == "module" and _imports_in(node.body):
                 names = sorted(_bound_names(node.body))
                 self._add(("try " + ", ".join(names[:3]),), SymbolKind.CONDITIONAL_IMPORT, start, node, "", "")
 
-    def _function(self, node, cnode, leading, start: int, scope: tuple[str, ...], context: str) -> None:
+    def _function(self, node, ref, start: int, scope: tuple[str, ...], context: str) -> None:
         qual = (*scope, node.name)
         if context == "class":
             kind = SymbolKind.METHOD
@@ -106,11 +130,13 @@ class _Collector:
             kind = SymbolKind.NESTED_FUNCTION
         else:
             kind = SymbolKind.ASYNC_FUNCTION if isinstance(node, ast.AsyncFunctionDef) else SymbolKind.FUNCTION
-        self._add(qual, kind, start, node, _function_signature(cnode), ast.get_docstring(node) or "")
-        self.visit_body(cnode.body, node.body, qual, "function")
-        self._banners(".".join(qual), cnode.body, node.body, node.end_lineno)
+        signature = self.trivia.function_signature(node, ref)
+        self._add(qual, kind, start, node, signature, ast.get_docstring(node) or "")
+        block = self.trivia.body_of(node, ref)
+        self.visit_body(block, node.body, qual, "function")
+        self._banners(".".join(qual), block, node.body, node.end_lineno)
 
-    def _assignment(self, node, cnode, start: int, scope: tuple[str, ...], context: str) -> None:
+    def _assignment(self, node, ref, start: int, scope: tuple[str, ...], context: str) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n.id for t in targets for n in _target_names(t)]
         if context == "function":
@@ -118,7 +144,9 @@ class _Collector:
             kind = SymbolKind.CONSTANT
         else:
             kind = SymbolKind.FIELD if context == "class" else SymbolKind.VARIABLE
-        signature = _first_line_of(_EMPTY_MODULE.code_for_node(cnode))
+        if not names:
+            return
+        signature = self.trivia.statement_line(node, ref)
         for name in names:
             qual = (*scope, name)
             if self._known(qual):
@@ -132,13 +160,12 @@ class _Collector:
             condition = " ".join(ast.unparse(node.test).split())
             self._add((f"if {condition}",), SymbolKind.CONDITIONAL_IMPORT, start, node, f"if {condition}:", "")
 
-    def _banners(self, owner: str, block: cst.CSTNode, body: Sequence[ast.stmt], end_line: int) -> None:
+    def _banners(self, owner: str, block: Any, body: Sequence[ast.stmt], end_line: int) -> None:
         found: list[tuple[int, str]] = []
-        for leading, node, _ in _pair(block, body):
+        for leading, node, _ in self.trivia.pair(block, body):
             first = _first_line(node) - len(leading)
             group: list[tuple[int, str]] = []
-            for offset, empty_line in enumerate((*leading, None)):
-                comment = empty_line.comment.value.strip() if empty_line is not None and empty_line.comment else None
+            for offset, comment in enumerate((*leading, None)):
                 if comment is None:
                     banner = _banner_title(group)
                     if banner:
@@ -172,42 +199,247 @@ class _Collector:
         )
 
 
-# -- helpers over the two trees ------------------------------------------------------------
-def _pair(block: cst.CSTNode, body: Sequence[ast.stmt]) -> Iterator[tuple[Sequence[cst.EmptyLine], ast.stmt, cst.CSTNode]]:
-    """Yield (leading lines, ast statement, CST statement) for each statement of a block."""
-    if isinstance(block, cst.SimpleStatementSuite):
-        if len(block.body) != len(body):
-            raise _Misaligned
-        yield from (((), node, small) for node, small in zip(body, block.body))
-        return
-    statements = block.body  # Module or IndentedBlock
-    index = 0
-    for statement in statements:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for position, small in enumerate(statement.body):
-                if index >= len(body):
-                    raise _Misaligned
-                yield (statement.leading_lines if position == 0 else ()), body[index], small
-                index += 1
+# -- the line reader -------------------------------------------------------------------------
+class _LineTrivia:
+    """Comments and text as written, read from the lines around the ``ast`` positions.
+
+    Which statement owns a comment follows libcst: comments above a statement are its leading
+    lines, except that when the previous statement ends in an indented block, every line up to the
+    last one indented like that block belongs to the block (its footer). At the top of a module
+    the lines before the first statement are the module's header, not the statement's.
+    """
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+
+    def body_of(self, node: ast.AST, ref: None) -> ast.AST:
+        return node  # a block is named by the statement that owns it
+
+    def pair(self, parent: ast.AST | None, body: Sequence[ast.stmt]) -> Iterator[tuple[Leading, ast.stmt, None]]:
+        previous = None
+        for node in body:
+            yield self._leading(parent, previous, node), node, None
+            previous = node
+
+    def _leading(self, parent: ast.AST | None, previous: ast.stmt | None, node: ast.stmt) -> Leading:
+        first = _first_line(node)
+        if previous is None:
+            if parent is None or not self._begins_line(node):
+                return ()  # the module header, or a statement on its block's header line
+            top = first - 1
+            while top >= 1 and self._is_trivia(top):
+                top -= 1
+            gap = range(top + 1, first)
         else:
-            if index >= len(body):
-                raise _Misaligned
-            yield statement.leading_lines, body[index], statement
-            index += 1
-    if index != len(body):
-        raise _Misaligned
+            if first <= previous.end_lineno:
+                return ()  # after a semicolon on the same line
+            gap = range(previous.end_lineno + 1, first)
+            if not all(self._is_trivia(number) for number in gap):
+                raise _Undecided  # e.g. a lone line continuation between statements
+            indent = self._footer_indent(previous)
+            if indent is not None:
+                claimed = [number for number in gap if self.lines[number - 1].startswith(indent)]
+                if claimed:
+                    gap = range(claimed[-1] + 1, first)
+        return tuple(self._comment(number) for number in gap)
+
+    def _is_trivia(self, number: int) -> bool:
+        stripped = self.lines[number - 1].lstrip(_BLANK)
+        return not stripped or stripped[0] == "#"
+
+    def _comment(self, number: int) -> str | None:
+        stripped = self.lines[number - 1].strip()
+        return stripped if stripped.startswith("#") else None
+
+    def _prefix(self, number: int, col_offset: int) -> str:
+        """The text of a line before an ``ast`` column (which counts UTF-8 bytes)."""
+        line = self.lines[number - 1]
+        if line.isascii():
+            return line[:col_offset]
+        return line.encode("utf-8")[:col_offset].decode("utf-8", errors="replace")
+
+    def _suffix(self, number: int, col_offset: int, end: int | None = None) -> str:
+        line = self.lines[number - 1]
+        if line.isascii():
+            return line[col_offset:end]
+        return line.encode("utf-8")[col_offset:end].decode("utf-8", errors="replace")
+
+    def _begins_line(self, node: ast.stmt) -> bool:
+        if getattr(node, "decorator_list", None):
+            return True
+        return not self._prefix(node.lineno, node.col_offset).strip(_BLANK)
+
+    def _footer_indent(self, node: ast.stmt) -> str | None:
+        """The indentation of the block a compound statement ends with; None when it ends on a header line."""
+        block = self._last_block(node)
+        if not block or not self._begins_line(block[0]):
+            return None
+        line = self.lines[_first_line(block[0]) - 1]
+        indent = line[: len(line) - len(line.lstrip(_BLANK))]
+        if not indent:
+            raise _Undecided
+        return indent
+
+    def _last_block(self, node: ast.stmt) -> Sequence[ast.stmt] | None:
+        if isinstance(node, ast.If):
+            orelse = node.orelse
+            if len(orelse) == 1 and isinstance(orelse[0], ast.If) and self._suffix(orelse[0].lineno, orelse[0].col_offset).startswith("elif"):
+                return self._last_block(orelse[0])
+            return orelse or node.body
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            return node.orelse or node.body
+        if isinstance(node, _TRY):
+            return node.finalbody or node.orelse or node.handlers[-1].body
+        if isinstance(node, ast.Match):
+            return node.cases[-1].body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith)):
+            return node.body
+        return None
+
+    # -- text as written ---------------------------------------------------------------------
+    def _header(self, node: ast.stmt) -> str:
+        """A compound statement's header as written, from its keyword to (not including) its colon."""
+        body = node.body[0]
+        first_body_line = _first_line(body)
+        if self._begins_line(body):
+            parts = [self._suffix(node.lineno, node.col_offset)]
+            parts += self.lines[node.lineno : first_body_line - 1]
+        elif first_body_line == node.lineno:
+            parts = [self._suffix(node.lineno, node.col_offset, body.col_offset)]
+        else:
+            parts = [self._suffix(node.lineno, node.col_offset)]
+            parts += self.lines[node.lineno : first_body_line - 1]
+            parts.append(self._prefix(first_body_line, body.col_offset))
+        text = "\n".join(parts)
+        if "#" in text:
+            text = _without_comments(text)
+        text = text.replace("\\\n", " ")  # explicit line joins
+        return text.rstrip(_BLANK + "\n\\").removesuffix(":")
+
+    def function_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ref: None) -> str:
+        return " ".join(self._header(node).split())
+
+    def class_signature(self, node: ast.ClassDef, ref: None) -> str:
+        bases = ", ".join(" ".join(self._segment(base).split()) for base in node.bases)
+        return f"class {node.name}({bases})" if bases else f"class {node.name}"
+
+    def statement_line(self, node: ast.stmt, ref: None) -> str:
+        end = node.end_col_offset if node.end_lineno == node.lineno else None
+        return self._suffix(node.lineno, node.col_offset, end).strip()
+
+    def _segment(self, node: ast.AST) -> str:
+        if node.end_lineno == node.lineno:
+            return self._suffix(node.lineno, node.col_offset, node.end_col_offset)
+        middle = self.lines[node.lineno : node.end_lineno - 1]
+        last = self._prefix(node.end_lineno, node.end_col_offset)
+        return "\n".join([self._suffix(node.lineno, node.col_offset), *middle, last])
 
 
+_TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+
+
+def _without_comments(text: str) -> str:
+    """Drop comments from a statement header; ``#`` inside a string literal is not a comment."""
+    import io
+    import tokenize
+
+    lines = text.split("\n")
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    for token in tokens:
+        if token.type == tokenize.COMMENT:
+            number, column = token.start
+            lines[number - 1] = lines[number - 1][:column]
+    return "\n".join(lines)
+
+
+# -- the libcst reader (the reference; used for files the line reader cannot decide) --------
+class _CstSyntaxError(Exception):
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message = line, column, message
+
+
+class _CstTrivia:
+    """Comments and text as written, from libcst's concrete syntax tree, walked in lockstep with ``ast``."""
+
+    def __init__(self, module: Any) -> None:
+        import libcst as cst
+
+        self.cst = cst
+        self.module = module
+        self._empty = cst.Module(body=[])
+
+    @classmethod
+    def parse(cls, text: str) -> _CstTrivia:
+        import libcst as cst
+
+        try:
+            return cls(cst.parse_module(text))
+        except cst.ParserSyntaxError as exc:
+            raise _CstSyntaxError(exc.raw_line, exc.raw_column + 1, exc.message) from None
+
+    def body_of(self, node: ast.AST, ref: Any) -> Any:
+        return ref.body
+
+    def pair(self, block: Any, body: Sequence[ast.stmt]) -> Iterator[tuple[Leading, ast.stmt, Any]]:
+        """Yield (leading lines, ast statement, CST statement) for each statement of a block."""
+        cst = self.cst
+        if isinstance(block, cst.SimpleStatementSuite):
+            if len(block.body) != len(body):
+                raise _Undecided
+            yield from (((), node, small) for node, small in zip(body, block.body))
+            return
+        index = 0
+        for statement in block.body:  # Module or IndentedBlock
+            if isinstance(statement, cst.SimpleStatementLine):
+                for position, small in enumerate(statement.body):
+                    if index >= len(body):
+                        raise _Undecided
+                    yield (_texts(statement.leading_lines) if position == 0 else ()), body[index], small
+                    index += 1
+            else:
+                if index >= len(body):
+                    raise _Undecided
+                yield _texts(statement.leading_lines), body[index], statement
+                index += 1
+        if index != len(body):
+            raise _Undecided
+
+    def function_signature(self, node: ast.AST, ref: Any) -> str:
+        prefix = "async def " if ref.asynchronous else "def "
+        params = self._empty.code_for_node(ref.params)
+        returns = ""
+        if ref.returns is not None:
+            returns = " -> " + self._empty.code_for_node(ref.returns.annotation)
+        return " ".join(f"{prefix}{ref.name.value}({params}){returns}".split())
+
+    def class_signature(self, node: ast.AST, ref: Any) -> str:
+        bases = ", ".join(" ".join(self._empty.code_for_node(arg.value).split()) for arg in ref.bases)
+        return f"class {ref.name.value}({bases})" if bases else f"class {ref.name.value}"
+
+    def statement_line(self, node: ast.AST, ref: Any) -> str:
+        code = self._empty.code_for_node(ref).strip().removesuffix(";").strip()
+        return code.splitlines()[0].strip() if code else ""
+
+
+def _texts(leading: Sequence[Any]) -> Leading:
+    return tuple(line.comment.value.strip() if line.comment else None for line in leading)
+
+
+# -- helpers over ast ------------------------------------------------------------------------
 def _first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", ())
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
-def _comment_run(leading: Sequence[cst.EmptyLine]) -> int:
+def _comment_run(leading: Leading) -> int:
     """Number of comment lines directly above a statement, with no blank line in between."""
     run = 0
-    for empty_line in reversed(leading):
-        if empty_line.comment is None:
+    for comment in reversed(leading):
+        if comment is None:
             break
         run += 1
     return run
@@ -218,24 +450,6 @@ def _banner_title(group: list[tuple[int, str]]) -> str:
         return ""
     titles = [text.strip("#").strip() for _, text in group if not _RULE.match(text)]
     return " ".join(t for t in titles if t)
-
-
-def _function_signature(cnode: cst.FunctionDef) -> str:
-    prefix = "async def " if cnode.asynchronous else "def "
-    params = _EMPTY_MODULE.code_for_node(cnode.params)
-    returns = ""
-    if cnode.returns is not None:
-        returns = " -> " + _EMPTY_MODULE.code_for_node(cnode.returns.annotation)
-    return " ".join(f"{prefix}{cnode.name.value}({params}){returns}".split())
-
-
-def _class_signature(cnode: cst.ClassDef) -> str:
-    bases = ", ".join(_EMPTY_MODULE.code_for_node(arg).rstrip(", ") for arg in cnode.bases)
-    return f"class {cnode.name.value}({bases})" if bases else f"class {cnode.name.value}"
-
-
-def _first_line_of(code: str) -> str:
-    return code.strip().splitlines()[0] if code.strip() else ""
 
 
 def _target_names(target: ast.expr) -> Iterator[ast.Name]:
@@ -273,7 +487,7 @@ def _bound_names(body: Sequence[ast.stmt]) -> set[str]:
 
 def _imports(tree: ast.Module, own_module: str, is_package: bool) -> Iterator[Import]:
     package = own_module if is_package else own_module.rpartition(".")[0]
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -289,3 +503,17 @@ def _imports(tree: ast.Module, own_module: str, is_package: bool) -> Iterator[Im
                 if alias.name == "*":
                     continue
                 yield Import(bound_name=alias.asname or alias.name, module=module, name=alias.name, line=node.lineno)
+
+
+def _statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, in ``ast.walk``'s breadth-first order, without
+    visiting expressions (imports are statements; expressions are most of a tree)."""
+    queue: deque[ast.AST] = deque(body)
+    while queue:
+        node = queue.popleft()
+        if isinstance(node, ast.stmt):
+            yield node
+        for field in ("body", "handlers", "orelse", "finalbody", "cases"):
+            inner = getattr(node, field, None)
+            if inner and isinstance(inner, list):
+                queue.extend(child for child in inner if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)))

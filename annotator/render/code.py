@@ -26,10 +26,31 @@ def _lexer(language: str) -> Lexer:
     return TextLexer(**options)
 
 
+_CSS: dict[_TokenType, str] = {}
+_LINKABLE: dict[_TokenType, bool] = {}
+
+
 def _css_class(ttype: _TokenType) -> str:
-    while ttype not in STANDARD_TYPES:
-        ttype = ttype.parent
-    return STANDARD_TYPES.get(ttype, "")
+    css = _CSS.get(ttype)
+    if css is None:
+        parent = ttype
+        while parent not in STANDARD_TYPES:
+            parent = parent.parent
+        css = _CSS[ttype] = STANDARD_TYPES.get(parent, "")
+    return css
+
+
+def _linkable(ttype: _TokenType) -> bool:
+    linkable = _LINKABLE.get(ttype)
+    if linkable is None:
+        linkable = _LINKABLE[ttype] = ttype in Name and ttype not in (Name.Attribute,)
+    return linkable
+
+
+def _escape(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text:
+        return html.escape(text, quote=False)
+    return text
 
 
 def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None) -> list[str]:
@@ -41,20 +62,19 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
     previous_value = ""
     for ttype, value in _lexer(language).get_tokens(text):
         css = _css_class(ttype)
-        pieces = value.split("\n")
-        for index, piece in enumerate(pieces):
+        link = resolve is not None and previous_value != "." and _linkable(ttype)
+        for index, piece in enumerate(value.split("\n") if "\n" in value else (value,)):
             if index:
                 out.append([])
             if not piece:
                 continue
-            escaped = html.escape(piece, quote=False)
-            href = None
-            if resolve is not None and ttype in Name and ttype not in (Name.Attribute,) and previous_value != ".":
+            escaped = _escape(piece)
+            if link:
                 href = resolve(piece, len(out))
-            if href:
-                escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
+                if href:
+                    escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
             out[-1].append(f'<span class="{css}">{escaped}</span>' if css else escaped)
-        if value.strip():
+        if not value.isspace() and value:
             previous_value = value.strip()
     rendered = ["".join(parts) for parts in out]
     # A lexer may drop or add a trailing newline; the page must show exactly the source's lines.
@@ -63,4 +83,3 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
     while len(rendered) < len(lines):
         rendered.append(html.escape(lines[len(rendered)], quote=False))
     return rendered
-
