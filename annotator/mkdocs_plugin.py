@@ -37,6 +37,8 @@ class AnnotatorConfig(Config):
     """Lock file (default: source_snapshot/snapshot.lock under the root)."""
     history = opt.Type(bool, default=True)
     """Draw the dashboard's burn-up chart from git history."""
+    search_code = opt.Type(bool, default=False)
+    """Also index the code for search, not only the notes and symbol names (the index grows with the sources)."""
 
 
 class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
@@ -57,8 +59,8 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # `mkdocs serve` re-runs on_config for every rebuild; keep the engine (and its memory of
         # every stage) as long as the lock is the same.
         engine = getattr(self, "engine", None)
-        if engine is None or engine.project.lock != project.lock:
-            self.engine = SiteEngine(project)
+        if engine is None or engine.project.lock != project.lock or engine.search_code != self.config.search_code:
+            self.engine = SiteEngine(project, search_code=self.config.search_code)
         self.project = self.engine.project
         for path in (self.project.annotations_dir, self.project.lock.lock_path, self.project.lock.source_root):
             if path.exists() and str(path) not in config.watch:

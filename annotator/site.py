@@ -67,8 +67,9 @@ class SiteEngine:
 
     PARALLEL_FROM = 16  # uncached pages; below this a process pool costs more than it saves
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, search_code: bool = False) -> None:
         self.project = project
+        self.search_code = search_code  # index the code for search too, not only notes and symbol names
         self._loaded: dict[tuple[str, str], LoadResult] = {}  # (path, sidecar hash) -> loaded sidecar
         self._analysed: dict[tuple, _Analysed] = {}  # (locked file, code hash, sidecar hash) -> analysis + progress
         self._pages: dict[str, RenderedPage] = {}  # page key -> page
@@ -95,12 +96,13 @@ class SiteEngine:
         project = self.project
         index = SymbolIndex.build([a.analysis.model for a in analysed if a.analysis.model is not None])
         locked_paths = frozenset(f.path for f in project.lock.files)
-        context_key = repr((index.digest(), sorted(locked_paths), project.lock.repository, project.lock.commit))
+        context_key = repr((index.digest(), sorted(locked_paths), project.lock.repository, project.lock.commit,
+                            self.search_code))
         wanted: dict[str, tuple[str, PageInput]] = {}
         for item in analysed:
             analysis = item.analysis
             problem = next((f.format() for f in analysis.findings if f.severity == "error"), "")
-            page = PageInput(analysis, item.progress, project.lock, index, locked_paths, problem)
+            page = PageInput(analysis, item.progress, project.lock, index, locked_paths, problem, self.search_code)
             # The page is a function of the analysis (itself keyed by code and sidecar) and the context.
             wanted[page_path(analysis.path)] = (repr((context_key, item.key)), page)
         pages = self._render_all(wanted, workers)

@@ -192,3 +192,29 @@ def test_a_long_lived_engine_rerenders_only_the_edited_page_and_does_not_grow(pr
     assert "A module logger (4)." in build.pages["files/trainer/train_grpo.py.md"].inline()
     assert len(engine._pages) == len(Project.open(project_dir).lock.files)
     assert len(engine._loaded) == 2  # the two sidecars of the fixture, current versions only
+
+
+def _indexed_text(site: Path, page: str) -> str:
+    import json
+
+    index = json.loads((site / "search/search_index.json").read_text())
+    return " ".join(doc["text"] for doc in index["docs"] if doc["location"].startswith(page))
+
+
+def test_search_indexes_notes_not_code_unless_asked(project_dir):
+    word = "basicConfig"  # in the code of train_grpo.py, in no note
+    source = (project_dir / "src/trainer/train_grpo.py").read_text()
+    sidecar = (project_dir / "annotations/trainer/train_grpo.py.yaml").read_text()
+    assert word in source and word not in sidecar
+    assert _mkdocs(project_dir, "--strict").returncode == 0
+    lean = _indexed_text(project_dir / "site", "files/trainer/train_grpo.py/")
+    assert "make_prompt" in lean and word not in lean  # symbol names and notes, no code
+    config = project_dir / "mkdocs.yml"  # written by the first build
+    config.write_text(config.read_text().replace("      history: false\n", "      history: false\n      search_code: true\n"))
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project_dir, capture_output=True,
+                            text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    full = _indexed_text(project_dir / "site", "files/trainer/train_grpo.py/")
+    assert word in full and "make_prompt" in full
+    page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
+    assert_every_line_once(page, source.splitlines())  # the rows replaced the indexed text

@@ -47,6 +47,7 @@ class PageInput:
     index: SymbolIndex
     locked_paths: frozenset[str]
     problem: str = ""  # a build problem to show as a banner (e.g. a sidecar error during serve)
+    search_code: bool = False  # put the code's text in the search index too
 
 
 def front_matter(title: str, description: str = "", hide: tuple[str, ...] = ()) -> str:
@@ -130,7 +131,10 @@ def render_file_page(page: PageInput) -> RenderedPage:
         return RenderedPage("".join(parts))
     rows_html, notes, notes_html = _rows(page, analysis.model, context)
     key = hashlib.sha256(rows_html.encode()).hexdigest()[:16]
-    placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{_search_text(notes, notes_html)}</div>'
+    indexed = _search_text(notes, notes_html)
+    if page.search_code:  # one line of code tokens: search needs the words, not the layout
+        indexed += f"<p>{escape(' '.join(' '.join(analysis.model.lines).split()))}</p>"
+    placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{indexed}</div>'
     parts.append(placeholder + "\n\n")
     return RenderedPage("".join(parts), ((placeholder, rows_html),))
 
