@@ -9,7 +9,9 @@ Three builders on the same files:
   material   - a plain Material site, one page per file holding the file as a fenced code block
   pycco      - Pycco (installed into this environment on first use)
 Also measured for annotator: a warm rebuild (nothing changed), the edit loop (one sidecar changed:
-the engine's work in a long-lived `mkdocs serve` process, and a full `mkdocs build`), peak memory.
+the engine's work in a long-lived `mkdocs serve` process, and a full `mkdocs build`), peak memory;
+and for annotator and plain Material, the time from saving one file to `mkdocs serve` (with and
+without `--dirty`) serving the changed page.
 """
 
 from __future__ import annotations
@@ -141,6 +143,52 @@ def engine_edit_time(project: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
+def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = False) -> float:
+    """Seconds from saving a file to `mkdocs serve` serving the page with the change (median).
+
+    ``edit(n)`` changes a file so that the page at ``page`` comes to contain ``edit-n``; the server
+    is polled every 20 ms, so the figure includes mkdocs' own file-watching delay, as a user feels it.
+    """
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(BIN / "mkdocs"), "serve", "-a", f"127.0.0.1:{port}", *(["--dirty"] if dirty else [])]
+    server = subprocess.Popen(command, cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/{page}"
+
+    def fetch() -> str:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    try:
+        deadline = time.monotonic() + 600
+        while not fetch():  # the first build of the session
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"mkdocs serve did not start in {project}")
+            time.sleep(0.2)
+        times = []
+        for run in range(repeat):
+            marker = f"edit-{run}"
+            started = time.perf_counter()
+            edit(run)
+            while marker not in fetch():
+                if time.perf_counter() - started > 300:
+                    raise SystemExit(f"{url} never showed {marker}")
+                time.sleep(0.02)
+            times.append(time.perf_counter() - started)
+            time.sleep(1.0)  # let the server settle before the next save
+        return statistics.median(times)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", choices=["medium", "large", "openr1"], default="medium")
@@ -170,14 +218,37 @@ def main() -> None:
     sidecar.write_text(original)
     engine = engine_edit_time(annotated, args.repeat)
 
+    # The edit loop as an annotator feels it: save, then `mkdocs serve` serves the changed page.
+    source_path = sidecar.relative_to(annotated / "annotations").as_posix().removesuffix(".yaml")
+    first_note = "what: \"Note 0:"
+    note_edit = lambda run: sidecar.write_text(original.replace(first_note, f"{first_note} edit-{run}", 1))  # noqa: E731
+    plain_page = plain / "docs" / f"{source_path}.md"
+    plain_original = plain_page.read_text()
+    plain_edit = lambda run: plain_page.write_text(plain_original.replace("\n", f" edit-{run}\n", 1))  # noqa: E731
+    serve = {}
+    if first_note in original:
+        serve["material (plain)"] = serve_edit_time(plain, f"{source_path}/", plain_edit, args.repeat)
+        plain_page.write_text(plain_original)
+        serve["material (plain) --dirty"] = serve_edit_time(plain, f"{source_path}/", plain_edit, args.repeat, dirty=True)
+        plain_page.write_text(plain_original)
+        serve["annotator"] = serve_edit_time(annotated, f"files/{source_path}/", note_edit, args.repeat)
+        sidecar.write_text(original)
+        serve["annotator --dirty"] = serve_edit_time(annotated, f"files/{source_path}/", note_edit, args.repeat, dirty=True)
+        sidecar.write_text(original)
+
     material, pycco = results["material (plain)"][0], results["pycco"][0]
     print(f"corpus {args.corpus}: {files} files, {lines} lines; median of {args.repeat}; {os.cpu_count()} cores")
     print(f"{'':30}{'seconds':>9}{'peak MiB':>10}{'/ material':>12}{'/ pycco':>10}")
     for label, (seconds, peak) in results.items():
         print(f"{label:30}{seconds:9.2f}{peak:10d}{seconds / material:11.2f}x{seconds / pycco:9.2f}x")
     print(f"{'engine work, one sidecar edit':30}{engine * 1000:8.0f} ms")
+    if serve:
+        print(f"mkdocs serve, save -> page updated (one file edited){'':>5}/ material")
+        for label, seconds in serve.items():
+            print(f"  {label:28}{seconds:9.2f}{'':10}{seconds / serve['material (plain)']:11.2f}x")
     summary = {label: {"seconds": round(s, 3), "peak_mib": p} for label, (s, p) in results.items()}
     summary["engine_edit_ms"] = round(engine * 1000, 1)
+    summary["serve_edit_seconds"] = {label: round(seconds, 3) for label, seconds in serve.items()}
     print(json.dumps(summary))
     if args.keep:
         print(f"workspace: {workspace}")
