@@ -14,7 +14,9 @@ tree makes a cold extraction about six times faster (see ``benchmarks/extract.py
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,24 +47,16 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
         return _unparsed(path, lines, sha256, 1, 1, f"source too deeply nested or malformed ({exc.__class__.__name__})")
 
     collector = None
-    if reader == "lines" and "\f" not in text:
-        try:
-            collector = _Collector(path, len(lines), _LineTrivia(lines))
-            collector.visit_body(None, tree.body, scope=(), context="module")
-        except _Undecided:
-            collector = None
+    if reader == "lines" and "\f" not in text:  # a form feed resets the tokenizer's columns: libcst decides
+        collector = _collect(path, lines, tree, _LineTrivia(lines))
     if collector is None:
         try:
-            trivia = _CstTrivia.parse(text)
+            collector = _collect(path, lines, tree, _CstTrivia.parse(text))
         except _CstSyntaxError as exc:
             return _unparsed(path, lines, sha256, exc.line, exc.column, exc.message)
         except (RecursionError, MemoryError, ValueError) as exc:
             return _unparsed(path, lines, sha256, 1, 1, f"source too deeply nested or malformed ({exc.__class__.__name__})")
-        collector = _Collector(path, len(lines), trivia)
-        try:
-            collector.visit_body(trivia.module, tree.body, scope=(), context="module")
-        except (_Undecided, RecursionError):
-            # Never expected; keep the page (every line) rather than fail the build.
+        if collector is None:  # never expected; keep the page (every line) rather than fail the build
             return _unparsed(path, lines, sha256, 1, 1, "internal: could not align the syntax trees")
     return SourceModel(
         path=path,
@@ -90,6 +84,16 @@ def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column:
 
 class _Undecided(Exception):
     """The reader cannot tell which statement a line belongs to; another reader must decide."""
+
+
+def _collect(path: str, lines: tuple[str, ...], tree: ast.Module, trivia: _LineTrivia | _CstTrivia) -> _Collector | None:
+    """Walk the whole module with one reader; None when that reader cannot decide the file."""
+    collector = _Collector(path, len(lines), trivia)
+    try:
+        collector.visit_body(trivia.root, tree.body, scope=(), context="module")
+    except (_Undecided, RecursionError):
+        return None
+    return collector
 
 
 class _Collector:
@@ -208,6 +212,8 @@ class _LineTrivia:
     last one indented like that block belongs to the block (its footer). At the top of a module
     the lines before the first statement are the module's header, not the statement's.
     """
+
+    root = None  # the module's block: statements at the top have no parent
 
     def __init__(self, lines: tuple[str, ...]) -> None:
         self.lines = lines
@@ -340,9 +346,6 @@ _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 
 def _without_comments(text: str) -> str:
     """Drop comments from a statement header; ``#`` inside a string literal is not a comment."""
-    import io
-    import tokenize
-
     lines = text.split("\n")
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text + "\n").readline))
@@ -369,7 +372,7 @@ class _CstTrivia:
         import libcst as cst
 
         self.cst = cst
-        self.module = module
+        self.root = module
         self._empty = cst.Module(body=[])
 
     @classmethod
