@@ -5,7 +5,7 @@ statement (the leading comments of a symbol, the banner comments framing the ste
 function) and signatures as written, is read from the source lines between statements, under
 libcst's rules for which comment belongs to which statement (a comment indented like the end of
 the previous block is that block's footer, not the next statement's). libcst stays the parser of
-record: a file the line reader cannot decide (a form feed, a line continuation between
+record: a file the line reader cannot decide (a form feed, a line join next to the lines between
 statements) is extracted with libcst, and the tests check that both readers agree on the
 standard library and on generated sources. Reading lines instead of building a concrete syntax
 tree makes a cold extraction about six times faster (see ``benchmarks/extract.py``).
@@ -247,6 +247,8 @@ class _LineTrivia:
                 claimed = [number for number in gap if self.lines[number - 1].startswith(indent)]
                 if claimed:
                     gap = range(claimed[-1] + 1, first)
+        if gap and gap.start >= 2 and self.lines[gap.start - 2].rstrip(_BLANK).endswith("\\"):
+            raise _Undecided  # a line join carries the first comment into the statement above
         return tuple(self._comment(number) for number in gap)
 
     def _is_trivia(self, number: int) -> bool:
