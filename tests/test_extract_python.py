@@ -239,6 +239,8 @@ FOOTER_CASES = {
         "class A:\n    def f(self):\n        pass\n        # c1\n    # c2\n# c3\nx = 1\n", {"x": Span(6, 7)}),
     "simple-suite-has-no-footer": ("def f(): pass\n    # odd\ny = 2\n", {"y": Span(2, 3)}),
     "elif-chain-footer": ("if a:\n    import os\nelif b:\n    import sys\n    # footer\n# x\nx = 1\n", {"x": Span(6, 7)}),
+    "match-has-its-own-footer": (
+        "match v:\n    case 1:\n        x = 1\n    # footer of the cases\n# y\ny = 2\n", {"y": Span(5, 6)}),
     "try-finally-footer": ("try:\n    import os\nfinally:\n    pass\n    # footer\nx = 1\n", {"x": Span(6, 6)}),
     "module-header-is-not-a-leading-comment": ("# header\nx = 1\n", {"x": Span(2, 2)}),
     "first-statement-of-a-body-keeps-any-indent": (

@@ -86,7 +86,7 @@ def test_sidecar_loader_never_raises(data):
 _SIMPLE = st.sampled_from(["x = 1", "NAME: int = 2", "A, B = 1, 2", "pass", "print(1); Z = 3", "s = '''a\n# no\n'''",
                            "call(\n    1,\n)", "import os", "return 1"])
 _HEADERS = st.sampled_from(["def f{n}(a,\n        b=1):", "async def g{n}():", "class C{n}(Base):", "if x:", "for i in y:",
-                            "while x:", "with m:", "@dec\ndef h{n}():", "try:"])
+                            "while x:", "with m:", "@dec\ndef h{n}():", "try:", "match v:", "if y: pass\nelse:"])
 _TRIVIA = st.lists(st.sampled_from(["", "  ", "# c", "  # c", "    # c", "        # c", "\t# c", "##########",
                                     "# Title", "    ##########", "    # Step"]), max_size=3)
 
@@ -100,9 +100,15 @@ def _block(draw, depth: int = 0, count: int = 0) -> list[str]:
         if depth < 3 and draw(st.booleans()):
             header = draw(_HEADERS).format(n=f"{depth}{index}{count}")
             lines += header.split("\n")
-            lines += _indent(draw(_block(depth + 1, index)))
+            if header == "match v:":  # a match holds case clauses, each with a block
+                lines += _indent(["case 1:", *_indent(draw(_block(depth + 1, index))), *draw(_TRIVIA),
+                                  "case _:", *_indent(draw(_block(depth + 1, index)))])
+            else:
+                lines += _indent(draw(_block(depth + 1, index)))
             if header == "try:":
-                lines += ["finally:", *_indent(draw(_block(depth + 1, index)))]
+                ending = draw(st.sampled_from([["finally:"], ["except E:"], ["except E:", "else:"]]))
+                for clause in ending:
+                    lines += [*draw(_TRIVIA), clause, *_indent(draw(_block(depth + 1, index)))]
             elif header == "if x:" and draw(st.booleans()):
                 lines += ["elif z:", *_indent(draw(_block(depth + 1, index))), "else:", *_indent(draw(_block(depth + 1, index)))]
         else:

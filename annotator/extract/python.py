@@ -278,11 +278,16 @@ class _LineTrivia:
         return not self._prefix(node.lineno, node.col_offset).strip(_BLANK)
 
     def _footer_indent(self, node: ast.stmt) -> str | None:
-        """The indentation of the block a compound statement ends with; None when it ends on a header line."""
-        block = self._last_block(node)
-        if not block or not self._begins_line(block[0]):
-            return None
-        line = self.lines[_first_line(block[0]) - 1]
+        """The indentation of the outermost block a compound statement ends with (the one whose
+        footer reaches furthest); None when it ends on a header line."""
+        if isinstance(node, ast.Match):  # the case clauses form a block of their own, with a footer
+            first = node.cases[0].pattern.lineno
+        else:
+            block = self._last_block(node)
+            if not block or not self._begins_line(block[0]):
+                return None
+            first = _first_line(block[0])
+        line = self.lines[first - 1]
         indent = line[: len(line) - len(line.lstrip(_BLANK))]
         if not indent:
             raise _Undecided
@@ -298,8 +303,6 @@ class _LineTrivia:
             return node.orelse or node.body
         if isinstance(node, _TRY):
             return node.finalbody or node.orelse or node.handlers[-1].body
-        if isinstance(node, ast.Match):
-            return node.cases[-1].body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.AsyncWith)):
             return node.body
         return None
