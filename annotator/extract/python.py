@@ -27,6 +27,7 @@ from .modules import module_name_for
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _SIGNATURE_LIMIT = 300
+_OPENING = re.compile(r"^((?:async\s+)?def\s+\w+)\s*\(\s*")
 _BLANK = " \t\f"
 
 Leading = tuple["str | None", ...]  # the lines directly above a statement: comment text, or None when blank
@@ -328,7 +329,8 @@ class _LineTrivia:
         return text.rstrip(_BLANK + "\n\\").removesuffix(":")
 
     def function_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ref: None) -> str:
-        return " ".join(self._header(node).split())
+        # `def f(\n    a,` reads as `def f(a,`: no space between the name, its parenthesis and the first parameter
+        return _OPENING.sub(r"\1(", " ".join(self._header(node).split()), count=1)
 
     def class_signature(self, node: ast.ClassDef, ref: None) -> str:
         bases = ", ".join(" ".join(self._segment(base).split()) for base in node.bases)
