@@ -321,3 +321,13 @@ def test_line_reader_agrees_with_libcst_on_the_standard_library():
         assert _comparable(extract_python(path.name, lines, reader="lines")) == _comparable(reference), path.name
         compared += 1
     assert compared >= 50
+
+
+@needs_snapshot
+def test_both_readers_give_identical_models_for_the_real_files(real_project):
+    for locked in real_project.lock.files:
+        if locked.path.endswith(".py"):
+            lines, _ = decode_lines(real_project.source_file(locked.path).read_bytes())
+            fast = extract_python(locked.path, lines, reader="lines")
+            reference = extract_python(locked.path, lines, reader="libcst")
+            assert (fast.symbols, fast.banners, fast.imports) == (reference.symbols, reference.banners, reference.imports)
