@@ -63,7 +63,7 @@ def extract(path: str, data: bytes) -> SourceModel:
         )
         return SourceModel(path=path, language=language, lines=lines, findings=(finding,), sha256=sha256)
     if language == "python":
-        from .python import extract_python  # libcst loads only when a cache misses
+        from .python import extract_python  # imported on a cache miss only; libcst only for files the line reader cannot decide
 
         return extract_python(path, lines, sha256)
     if language == "yaml":

@@ -260,23 +260,17 @@ class _LineTrivia:
         stripped = self.lines[number - 1].strip()
         return stripped if stripped.startswith("#") else None
 
-    def _prefix(self, number: int, col_offset: int) -> str:
-        """The text of a line before an ``ast`` column (which counts UTF-8 bytes)."""
+    def _slice(self, number: int, start: int = 0, end: int | None = None) -> str:
+        """Part of a line between two ``ast`` columns (which count UTF-8 bytes)."""
         line = self.lines[number - 1]
         if line.isascii():
-            return line[:col_offset]
-        return line.encode("utf-8")[:col_offset].decode("utf-8", errors="replace")
-
-    def _suffix(self, number: int, col_offset: int, end: int | None = None) -> str:
-        line = self.lines[number - 1]
-        if line.isascii():
-            return line[col_offset:end]
-        return line.encode("utf-8")[col_offset:end].decode("utf-8", errors="replace")
+            return line[start:end]
+        return line.encode("utf-8")[start:end].decode("utf-8", errors="replace")
 
     def _begins_line(self, node: ast.stmt) -> bool:
         if getattr(node, "decorator_list", None):
             return True
-        return not self._prefix(node.lineno, node.col_offset).strip(_BLANK)
+        return not self._slice(node.lineno, 0, node.col_offset).strip(_BLANK)
 
     def _footer_indent(self, node: ast.stmt) -> str | None:
         """The indentation of the outermost block a compound statement ends with (the one whose
@@ -297,7 +291,7 @@ class _LineTrivia:
     def _last_block(self, node: ast.stmt) -> Sequence[ast.stmt] | None:
         if isinstance(node, ast.If):
             orelse = node.orelse
-            if len(orelse) == 1 and isinstance(orelse[0], ast.If) and self._suffix(orelse[0].lineno, orelse[0].col_offset).startswith("elif"):
+            if len(orelse) == 1 and isinstance(orelse[0], ast.If) and self._slice(orelse[0].lineno, orelse[0].col_offset).startswith("elif"):
                 return self._last_block(orelse[0])
             return orelse or node.body
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
@@ -313,15 +307,11 @@ class _LineTrivia:
         """A compound statement's header as written, from its keyword to (not including) its colon."""
         body = node.body[0]
         first_body_line = _first_line(body)
-        if self._begins_line(body):
-            parts = [self._suffix(node.lineno, node.col_offset)]
-            parts += self.lines[node.lineno : first_body_line - 1]
-        elif first_body_line == node.lineno:
-            parts = [self._suffix(node.lineno, node.col_offset, body.col_offset)]
-        else:
-            parts = [self._suffix(node.lineno, node.col_offset)]
-            parts += self.lines[node.lineno : first_body_line - 1]
-            parts.append(self._prefix(first_body_line, body.col_offset))
+        if first_body_line == node.lineno:  # `def f(): return 1`
+            return self._slice(node.lineno, node.col_offset, body.col_offset).rstrip(_BLANK).removesuffix(":")
+        parts = [self._slice(node.lineno, node.col_offset), *self.lines[node.lineno : first_body_line - 1]]
+        if not self._begins_line(body):  # `def f(a,\n      b): return 1`
+            parts.append(self._slice(first_body_line, 0, body.col_offset))
         text = "\n".join(parts)
         if "#" in text:
             text = _without_comments(text)
@@ -338,14 +328,14 @@ class _LineTrivia:
 
     def statement_line(self, node: ast.stmt, ref: None) -> str:
         end = node.end_col_offset if node.end_lineno == node.lineno else None
-        return self._suffix(node.lineno, node.col_offset, end).strip()
+        return self._slice(node.lineno, node.col_offset, end).strip()
 
     def _segment(self, node: ast.AST) -> str:
         if node.end_lineno == node.lineno:
-            return self._suffix(node.lineno, node.col_offset, node.end_col_offset)
+            return self._slice(node.lineno, node.col_offset, node.end_col_offset)
         middle = self.lines[node.lineno : node.end_lineno - 1]
-        last = self._prefix(node.end_lineno, node.end_col_offset)
-        return "\n".join([self._suffix(node.lineno, node.col_offset), *middle, last])
+        last = self._slice(node.end_lineno, 0, node.end_col_offset)
+        return "\n".join([self._slice(node.lineno, node.col_offset), *middle, last])
 
 
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
