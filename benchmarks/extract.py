@@ -23,8 +23,8 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from annotator.extract import decode_lines, extract  # noqa: E402
-from annotator.extract.python import extract_python  # noqa: E402
+from annotator_docs.extract import decode_lines, extract  # noqa: E402
+from annotator_docs.extract.python import extract_python  # noqa: E402
 
 
 def corpus(count: int) -> list[tuple[str, bytes]]:

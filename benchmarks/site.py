@@ -63,7 +63,7 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
     annotated = workspace / "annotated"
     plain = workspace / "plain"
     if corpus == "openr1":
-        from annotator.project import Project
+        from annotator_docs.project import Project
 
         real = Project.open(REPO)
         shutil.copytree(real.annotations_dir, annotated / "annotations")
@@ -101,8 +101,8 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
 
 def scaffold_notes(project: Path, paths: list[str]) -> None:
     """`annotator init` for every file, then a few real notes each (the first three slots)."""
-    from annotator.edit import init_sidecar
-    from annotator.project import Project
+    from annotator_docs.edit import init_sidecar
+    from annotator_docs.project import Project
 
     opened = Project.open(project)
     for path in paths:
@@ -126,8 +126,8 @@ def median_run(command, cwd, repeat, before=None):
 
 def engine_edit_time(project: Path, repeat: int) -> float:
     """The engine's work for one sidecar edit in a long-lived process (what `mkdocs serve` pays)."""
-    from annotator.project import Project
-    from annotator.site import SiteEngine
+    from annotator_docs.project import Project
+    from annotator_docs.site import SiteEngine
 
     engine = SiteEngine(Project.open(project))
     engine.build(with_history=False)  # warm, as after the first build of a serve session

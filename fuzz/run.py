@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from annotator.extract import extract  # noqa: E402
-from annotator.render.markdown import render_markdown  # noqa: E402
-from annotator.sidecar import load_sidecar  # noqa: E402
+from annotator_docs.extract import extract  # noqa: E402
+from annotator_docs.render.markdown import render_markdown  # noqa: E402
+from annotator_docs.sidecar import load_sidecar  # noqa: E402
 
 YAML_BITS = st.sampled_from([
     "source: a.py\n", "notes:\n", "  - ", "symbol: ", "body: ", "quote: ", "&a ", "*a", "!!python/object:os.system ",

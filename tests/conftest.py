@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from annotator.cli import main as cli_main
-from annotator.project import Project
+from annotator_docs.cli import main as cli_main
+from annotator_docs.project import Project
 
 TESTS = Path(__file__).parent
 FIXTURE_PROJECT = TESTS / "fixtures" / "project"
@@ -44,8 +44,8 @@ def run(capsys):
 def real_snapshot_present() -> bool:
     if not REAL_LOCK.exists():
         return False
-    from annotator import snapshot
-    from annotator.lock import load_lock
+    from annotator_docs import snapshot
+    from annotator_docs.lock import load_lock
 
     return not snapshot.verify(load_lock(REAL_LOCK))
 

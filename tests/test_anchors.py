@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-from annotator.anchors import State, fingerprint, resolve_note, similarity, span_fingerprint
-from annotator.extract import extract
-from annotator.model import Span
-from annotator.sidecar import Note
+from annotator_docs.anchors import State, fingerprint, resolve_note, similarity, span_fingerprint
+from annotator_docs.extract import extract
+from annotator_docs.model import Span
+from annotator_docs.sidecar import Note
 
 ORIGINAL = textwrap.dedent('''\
     import os

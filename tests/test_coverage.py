@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import textwrap
 
-from annotator.coverage import Status, badge_json, file_progress, progress_report, words
-from annotator.project import analyse_file
-from annotator.sidecar import load_sidecar
+from annotator_docs.coverage import Status, badge_json, file_progress, progress_report, words
+from annotator_docs.project import analyse_file
+from annotator_docs.sidecar import load_sidecar
 
 
 def progress_of(project, path):
@@ -61,7 +61,7 @@ def test_words_and_what_why_how(project):
 
 
 def test_long_function_needs_step_notes(project_dir):
-    from annotator.project import Project
+    from annotator_docs.project import Project
 
     source = project_dir / "src/trainer/rewards.py"
     body = "".join(f"    x{i} = {i}\n" for i in range(45))
@@ -106,7 +106,7 @@ def test_status_table_and_fail_under(run, project_dir, tmp_path):
 
 
 def test_badge_colours():
-    from annotator.coverage import ProgressReport
+    from annotator_docs.coverage import ProgressReport
 
     assert badge_json(ProgressReport(files=()))["color"] == "brightgreen"
 
@@ -115,9 +115,9 @@ def test_burn_up_follows_the_git_history_of_annotations(project_dir):
     import os
     import subprocess
 
-    from annotator.history import coverage_history
-    from annotator.project import Project
-    from annotator.render.dashboard import burnup_svg
+    from annotator_docs.history import coverage_history
+    from annotator_docs.project import Project
+    from annotator_docs.render.dashboard import burnup_svg
 
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from annotator.extract import decode_lines, extract
-from annotator.extract.python import extract_python
-from annotator.model import Span, SymbolKind
+from annotator_docs.extract import decode_lines, extract
+from annotator_docs.extract.python import extract_python
+from annotator_docs.model import Span, SymbolKind
 
 from .conftest import FIXTURE_PROJECT, needs_snapshot
 
@@ -295,7 +295,7 @@ def test_banners_and_signatures_from_the_line_reader():
     "class A: \\\n    # joined to the header\n    y = 2\n",
 ], ids=["form-feed", "line-continuation", "join-into-comment", "header-join-into-comment"])
 def test_lines_the_reader_cannot_decide_go_to_libcst(source, monkeypatch):
-    from annotator.extract import python
+    from annotator_docs.extract import python
 
     used = []
     original = python._CstTrivia.parse.__func__

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from annotator.project import Project
-from annotator.sidecar import load_sidecar
+from annotator_docs.project import Project
+from annotator_docs.sidecar import load_sidecar
 
 from .conftest import FIXTURE_PROJECT
 from .html_tools import _VOID, dangers, elements
@@ -165,7 +165,7 @@ def test_deeply_nested_yaml_is_refused():
 
 
 def test_fifty_megabyte_sidecar_is_refused_without_reading(tmp_path):
-    from annotator.sidecar import load_sidecar_file
+    from annotator_docs.sidecar import load_sidecar_file
 
     big = tmp_path / "big.yaml"
     with big.open("wb") as handle:

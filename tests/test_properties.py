@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotator.anchors import resolve_note
-from annotator.coverage import file_progress
-from annotator.extract import extract
-from annotator.lock import LockedFile, Lock
-from annotator.project import analyse_file
-from annotator.render.links import SymbolIndex
-from annotator.render.markdown import render_markdown
-from annotator.render.page import PageInput, render_file_page
-from annotator.sidecar import Note, load_sidecar
+from annotator_docs.anchors import resolve_note
+from annotator_docs.coverage import file_progress
+from annotator_docs.extract import extract
+from annotator_docs.lock import LockedFile, Lock
+from annotator_docs.project import analyse_file
+from annotator_docs.render.links import SymbolIndex
+from annotator_docs.render.markdown import render_markdown
+from annotator_docs.render.page import PageInput, render_file_page
+from annotator_docs.sidecar import Note, load_sidecar
 
 from .html_tools import code_lines, dangers
 
@@ -126,8 +126,8 @@ def _indent(lines: list[str]) -> list[str]:
 def test_line_reader_agrees_with_libcst(lines):
     import ast
 
-    from annotator.extract import decode_lines
-    from annotator.extract.python import extract_python
+    from annotator_docs.extract import decode_lines
+    from annotator_docs.extract.python import extract_python
 
     source = "\n".join(lines) + "\n"
     ast.parse(source)  # the generator only writes valid programs

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from annotator.site import build_site
+from annotator_docs.site import build_site
 
 from .conftest import REPO, needs_snapshot, real_snapshot_present
 from .html_tools import dangers
@@ -62,9 +62,9 @@ def test_init_on_every_real_file_gives_a_sidecar_check_accepts(run, tmp_path):
 
 @needs_snapshot
 def test_a_note_on_the_load_tokenizer_banner_resolves_to_its_lines(real_project):
-    from annotator.anchors import resolve_note
-    from annotator.model import Span
-    from annotator.sidecar import Note
+    from annotator_docs.anchors import resolve_note
+    from annotator_docs.model import Span
+    from annotator_docs.sidecar import Note
 
     model = real_project.model("src/open_r1/grpo.py")
     note = Note(index=0, line=1, symbol="main", section="Load tokenizer", body="x")

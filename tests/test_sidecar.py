@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.sidecar import MAX_SIDECAR_BYTES, load_sidecar
+from annotator_docs.sidecar import MAX_SIDECAR_BYTES, load_sidecar
 
 GOOD = b'source: "a.py"\nnotes:\n  - symbol: main\n    body: "hello"\n'
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from annotator.project import Project
-from annotator.site import build_site, generate
+from annotator_docs.project import Project
+from annotator_docs.site import build_site, generate
 
 from .conftest import needs_snapshot, write_site
 from .html_tools import code_lines, dangers, elements
@@ -178,7 +178,7 @@ def test_failed_strict_build_leaves_the_previous_site_untouched(project_dir):
 
 
 def test_a_long_lived_engine_rerenders_only_the_edited_page_and_does_not_grow(project_dir):
-    from annotator.site import SiteEngine
+    from annotator_docs.site import SiteEngine
 
     engine = SiteEngine(Project.open(project_dir))
     first = engine.build(with_history=False)

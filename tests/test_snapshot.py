@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from annotator import snapshot
-from annotator.errors import AnnotatorError
-from annotator.lock import load_lock
+from annotator_docs import snapshot
+from annotator_docs.errors import AnnotatorError
+from annotator_docs.lock import load_lock
 
 FILES = {"src/pkg/train.py": b"def main():\n    return 1\n", "recipes/demo.yaml": b"lr: 0.1\n"}
 

@@ -1,7 +1,7 @@
-"""Stage 2 of the pipeline: source bytes -> :class:`~annotator.model.SourceModel`.
+"""Stage 2 of the pipeline: source bytes -> :class:`~annotator_docs.model.SourceModel`.
 
 ``extract(path, data)`` is a pure function of the upstream path and the file's bytes, so
-its result is cached by content hash (see :mod:`annotator.cache`).
+its result is cached by content hash (see :mod:`annotator_docs.cache`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Thin mkdocs adapter over :mod:`annotator.site`: registers generated pages, watches the inputs.
+"""Thin mkdocs adapter over :mod:`annotator_docs.site`: registers generated pages, watches the inputs.
 
 It never writes into ``docs_dir``. Sidecar errors become a banner on the affected page (so
 ``mkdocs serve`` keeps running) and a warning in the log (so ``mkdocs build --strict`` fails

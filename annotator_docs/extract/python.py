@@ -1,4 +1,4 @@
-"""Python source -> :class:`~annotator.model.SourceModel`.
+"""Python source -> :class:`~annotator_docs.model.SourceModel`.
 
 Structure and positions come from :mod:`ast`. What ``ast`` drops, the comments attached to each
 statement (the leading comments of a symbol, the banner comments framing the steps of a long

@@ -242,7 +242,7 @@ class _Workers:
 
 
 def asset_bytes(name: str) -> bytes:
-    return resources.files("annotator.render").joinpath("assets", name).read_bytes()
+    return resources.files("annotator_docs.render").joinpath("assets", name).read_bytes()
 
 
 def generate(project: Project, out_dir: Path, strict: bool = False) -> int:

@@ -90,7 +90,7 @@ def sidecar_path_for(source: str) -> str:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("annotator.schema").joinpath("sidecar.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("annotator_docs.schema").joinpath("sidecar.schema.json").read_text("utf-8"))
 
 
 def load_sidecar_file(file: Path, display_path: str) -> LoadResult:
