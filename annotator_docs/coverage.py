@@ -18,7 +18,8 @@ from .project import FileAnalysis, Project
 from .sidecar import Sidecar
 
 LONG_FUNCTION = 40  # lines; longer functions need step notes
-_LEAF_KINDS = frozenset({SymbolKind.FIELD, SymbolKind.CONSTANT, SymbolKind.VARIABLE, SymbolKind.YAML_KEY, SymbolKind.YAML_ITEM})
+_LEAF_KINDS = frozenset({SymbolKind.FIELD, SymbolKind.CONSTANT, SymbolKind.VARIABLE, SymbolKind.YAML_KEY, SymbolKind.YAML_ITEM,
+                         SymbolKind.TEXT_SECTION})
 _URLS = re.compile(r"\]\([^)]*\)|https?://\S+")
 _WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’_-]*")
 PRIORITY_ORDER = {"critical": 0, "high": 1, "normal": 2}

@@ -28,6 +28,7 @@ class SymbolKind(str, enum.Enum):
     CONDITIONAL_IMPORT = "conditional_import"  # if/try block whose body imports
     YAML_KEY = "yaml_key"
     YAML_ITEM = "yaml_item"  # an item of a YAML sequence, or a key under one
+    TEXT_SECTION = "text_section"  # a comment-titled section of a plain-text file (shell, Slurm)
 
 
 #: Kinds a complete annotation must cover (the coverage denominator).
@@ -40,6 +41,7 @@ COVERED_KINDS = frozenset(
         SymbolKind.NESTED_FUNCTION,
         SymbolKind.FIELD,
         SymbolKind.YAML_KEY,
+        SymbolKind.TEXT_SECTION,
     }
 )
 

@@ -11,6 +11,7 @@ import re
 
 from ..model import Finding, SourceModel
 from .modules import module_name_for
+from .text import extract_text
 from .yaml_keys import extract_yaml
 
 __all__ = ["decode_lines", "extract", "language_for", "module_name_for"]
@@ -68,4 +69,4 @@ def extract(path: str, data: bytes) -> SourceModel:
         return extract_python(path, lines, sha256)
     if language == "yaml":
         return extract_yaml(path, lines, sha256)
-    return SourceModel(path=path, language="text", lines=lines, sha256=sha256)
+    return extract_text(path, lines, sha256)

@@ -11,19 +11,25 @@ import html
 from collections.abc import Callable
 
 from pygments.lexer import Lexer
-from pygments.lexers import PythonLexer, TextLexer, YamlLexer
+from pygments.lexers import BashLexer, PythonLexer, TextLexer, YamlLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
 from pygments.token import STANDARD_TYPES, Name, _TokenType
 
 LinkResolver = Callable[[str, int], "str | None"]  # (name, line) -> href or None
 
 
-def _lexer(language: str) -> Lexer:
+def _lexer(language: str, path: str = "") -> Lexer:
     options = {"stripnl": False, "stripall": False, "ensurenl": False, "tabsize": 0}
     if language == "python":
         return PythonLexer(**options)
     if language == "yaml":
         return YamlLexer(**options)
-    return TextLexer(**options)
+    if path.endswith((".slurm", ".sh", ".bash")):  # job scripts are shell scripts
+        return BashLexer(**options)
+    try:
+        return get_lexer_for_filename(path, **options) if path else TextLexer(**options)
+    except ClassNotFound:
+        return TextLexer(**options)
 
 
 _CSS: dict[_TokenType, str] = {}
@@ -53,14 +59,14 @@ def _escape(text: str) -> str:
     return text
 
 
-def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None) -> list[str]:
+def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None, path: str = "") -> list[str]:
     """One HTML string per source line."""
     if not lines:
         return []
     text = "\n".join(lines)
     out: list[list[str]] = [[]]
     previous_value = ""
-    for ttype, value in _lexer(language).get_tokens(text):
+    for ttype, value in _lexer(language, path).get_tokens(text):
         css = _css_class(ttype)
         link = resolve is not None and previous_value != "." and _linkable(ttype)
         for index, piece in enumerate(value.split("\n") if "\n" in value else (value,)):

@@ -24,7 +24,7 @@ from .markdown import LinkContext, escape, render_markdown
 
 _ROW_KINDS = {
     SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD,
-    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT,
+    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT, SymbolKind.TEXT_SECTION,
 }
 _STATE_LABEL = {
     State.INTACT: "intact",
@@ -249,7 +249,7 @@ def _highlighted(page: PageInput, model: SourceModel, context: LinkContext) -> l
         resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
         while len(_HIGHLIGHTED) >= 16:  # the pages being edited, not the whole site: memory stays flat
             _HIGHLIGHTED.pop(next(iter(_HIGHLIGHTED)))
-        _HIGHLIGHTED[key] = highlight_lines(model.lines, model.language, resolver)
+        _HIGHLIGHTED[key] = highlight_lines(model.lines, model.language, resolver, model.path)
     return _HIGHLIGHTED[key]
 
 
