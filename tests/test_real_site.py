@@ -83,5 +83,6 @@ def test_real_code_links_to_other_pages_and_to_upstream(real_project):
     refs = {e["href"] for e in elements(page, "a") if "ann-ref" in e.get("class", "")}
     commit = real_project.lock.commit
     assert "../utils/data.py/#get_dataset" in refs  # re-exported by open_r1.utils, defined in data.py
+    assert "../utils/callbacks.py/#get_callbacks" in refs
     assert "../configs.py/#GRPOScriptArguments" in refs and "../rewards.py/#get_reward_funcs" in refs
-    assert f"https://github.com/huggingface/open-r1/blob/{commit}/src/open_r1/utils/callbacks.py" in refs
+    assert f"https://github.com/huggingface/open-r1/blob/{commit}/src/open_r1/utils/wandb_logging.py" in refs
