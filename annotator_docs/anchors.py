@@ -1,97 +1,72 @@
 """Stage 4: resolve each note's anchor to a span and classify it.
 
-Selectors, most specific last: symbol path (or YAML key path) -> banner ``section`` inside it ->
-``quote`` (first line, whitespace-normalised; ``lines`` or ``end_quote`` for the end) -> ``line``
-hint as a last resort. The fingerprint stored by ``annotator pin`` is compared with the code the
-anchor finds now:
+Selectors, most specific last: symbol path (or YAML key path, or text section) -> banner
+``section`` inside it -> ``quote`` (its first line; ``lines`` or ``end_quote`` for the end) ->
+``line`` hint as a last resort. The fingerprint stored by ``annotator pin`` is compared with the
+code the anchor finds now:
 
-* intact   - found where it was, same code;
-* moved    - same code, found at other lines or under another symbol path (``pin`` updates it);
-* changed  - found, but the code differs; the note needs review;
-* orphaned - not found; kept, shown at file level, with the closest candidates.
+* intact   - found where it was, same code (``reformatted`` when only the layout changed);
+* moved    - same code at other lines, under another symbol path, or in another file;
+* changed  - found, but the code differs, or the quote's start is found and its extent no longer fits;
+* orphaned - not found; kept, shown at file level, with the reason and the closest candidates.
 
-A note is never dropped. A quote that matches twice is an error, not a guess.
+Every state but intact carries a reason in words. A note is never dropped, a quote that matches
+twice is an error rather than a guess, and a new note whose symbol does not exist is an error with
+a "did you mean" list, never a move.
 """
 
 from __future__ import annotations
 
 import difflib
-import enum
 import hashlib
+import io
 import re
-from dataclasses import dataclass
+import tokenize
+from dataclasses import dataclass, field
 
-from .model import Finding, SourceModel, Span
-from .sidecar import Note, Sidecar
+from .findings import Finding
+from .models import Candidate, Fingerprint, Language, Note, ResolvedNote, Sidecar, SourceModel, Span, State, Symbol
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]+")
+_TRAILING_COMMA = re.compile(r", (?=[)\]}])")
 
 
-class State(str, enum.Enum):
-    INTACT = "intact"
-    MOVED = "moved"
-    CHANGED = "changed"
-    ORPHANED = "orphaned"
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    symbol: str
-    span: Span
-    reason: str  # "name" | "content"
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedNote:
-    note: Note
-    note_id: str
-    state: State
-    span: Span | None  # None for file-level and orphaned notes
-    symbol: str | None  # the symbol path the note is on now (may differ from note.symbol when moved)
-    code_hash: str | None  # exact half of the fingerprint of the code the anchor finds now
-    candidates: tuple[Candidate, ...] = ()
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def pinned(self) -> bool:
-        return self.note.fingerprint is not None
-
-    @property
-    def needs_review(self) -> bool:
-        return self.state in (State.CHANGED, State.ORPHANED)
-
-    @property
-    def is_file_level(self) -> bool:
-        return not self.note.has_anchor
-
-
-# -- fingerprints ---------------------------------------------------------------------------
+# -- fingerprints ---------------------------------------------------------------------------------
 def normalise(line: str) -> str:
     return " ".join(line.split())
 
 
-def _normalised(lines) -> list[str]:
-    return [text for text in (normalise(line) for line in lines) if text]
+def token_stream(model: SourceModel, span: Span) -> str:
+    """The span's code as one line of tokens: blind to comments, indentation, line breaks and trailing commas."""
+    tokens = model.tokens or tuple(normalise(line) for line in model.lines)
+    text = " ".join(t for t in tokens[span.start - 1 : span.end] if t)
+    return _TRAILING_COMMA.sub("", text)
 
 
-def exact_hash(lines: tuple[str, ...] | list[str]) -> str:
-    """The exact half of a fingerprint: decides intact versus changed (cheap; every build)."""
-    return hashlib.sha256("\n".join(_normalised(lines)).encode()).hexdigest()[:16]
+def fingerprint(model: SourceModel, span: Span, symbol: Symbol | None = None, similar: bool = False) -> Fingerprint:
+    """The ``t1`` fingerprint of a span: its syntax (the symbol's tree when the span is exactly a
+    symbol, else its token stream) and the hash of its lines as written."""
+    if symbol is not None and symbol.span == span and symbol.digest:
+        code = symbol.digest
+    else:
+        code = _hash(token_stream(model, span))
+    raw = _hash("\n".join(line.rstrip() for line in model.lines[span.start - 1 : span.end]))[:8]
+    return Fingerprint("t1", code, raw, _simhash(token_stream(model, span)) if similar else None)
 
 
-def fingerprint(lines: tuple[str, ...] | list[str]) -> str:
-    """``exact:similarity`` - sha256 and a 64-bit simhash of the whitespace-normalised code.
-
-    The similarity half is only computed when it is needed: by ``pin``, and to rank the
-    candidates of an orphaned note.
-    """
-    return f"{exact_hash(lines)}:{_simhash(_normalised(lines)):016x}"
+def legacy_hash(model: SourceModel, span: Span) -> str:
+    """The first edition's hash (``l0``): whitespace-normalised lines, blank lines dropped."""
+    lines = [text for text in (normalise(line) for line in model.lines[span.start - 1 : span.end]) if text]
+    return _hash("\n".join(lines))
 
 
-def _simhash(lines: list[str]) -> int:
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _simhash(text: str) -> int:
     weights = [0] * 64
-    tokens = _WORD.findall("\n".join(lines))
+    tokens = _WORD.findall(text)
     for shingle in zip(tokens, tokens[1:], tokens[2:]) if len(tokens) >= 3 else [tuple(tokens)]:
         value = int.from_bytes(hashlib.blake2b(" ".join(shingle).encode(), digest_size=8).digest(), "big")
         for bit in range(64):
@@ -99,27 +74,21 @@ def _simhash(lines: list[str]) -> int:
     return sum(1 << bit for bit in range(64) if weights[bit] > 0)
 
 
-def similarity(a: str, b: str) -> float:
-    """1.0 for identical simhash halves, 0.0 for opposite ones."""
-    x, y = int(a.split(":")[1], 16), int(b.split(":")[1], 16)
-    return 1 - bin(x ^ y).count("1") / 64
+def similarity(a: int, b: int) -> float:
+    """1.0 for identical simhashes, 0.0 for opposite ones."""
+    return 1 - bin(a ^ b).count("1") / 64
 
 
-def span_fingerprint(model: SourceModel, span: Span) -> str:
-    return fingerprint(model.lines[span.start - 1 : span.end])
+def same_code(pinned: Fingerprint, model: SourceModel, span: Span, symbol: Symbol | None) -> tuple[bool, bool]:
+    """(same code, reformatted): compared by the scheme the note was pinned with."""
+    if pinned.scheme == "l0":
+        return legacy_hash(model, span) == pinned.code, False
+    current = fingerprint(model, span, symbol)
+    same = current.code == pinned.code
+    return same, same and current.raw != pinned.raw
 
 
-def span_hash(model: SourceModel, span: Span) -> str:
-    return exact_hash(model.lines[span.start - 1 : span.end])
-
-
-# -- resolution -----------------------------------------------------------------------------
-class _AnchorError(Exception):
-    def __init__(self, code: str, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.code, self.message, self.hint = code, message, hint
-
-
+# -- ids ---------------------------------------------------------------------------------------------
 def note_ids(sidecar: Sidecar) -> list[str]:
     """Stable ids from anchors, never from positions in the list (``#note-main``, ``#note-main-2``)."""
     ids, seen = [], {}
@@ -131,7 +100,6 @@ def note_ids(sidecar: Sidecar) -> list[str]:
 
 
 def _short(quote: str) -> str:
-    """The first few words of a quote, for a readable id."""
     words = re.findall(r"[A-Za-z0-9_]+", quote)
     return "-".join(words[:4])
 
@@ -141,41 +109,85 @@ def _slug(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")[:60]
 
 
+# -- resolution --------------------------------------------------------------------------------------
+class _AnchorError(Exception):
+    def __init__(self, code: str, message: str, hint: str = "", start: int | None = None, scope: Span | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+        self.start, self.scope = start, scope  # set when the quote's start was found but its extent was not
+
+
+@dataclass
+class _Similar:
+    """Simhashes of a model's symbols, computed only when a note is orphaned (once per file)."""
+
+    model: SourceModel
+    _values: dict[str, int] = field(default_factory=dict)
+
+    def of(self, symbol: Symbol) -> int:
+        if symbol.qualname not in self._values:
+            self._values[symbol.qualname] = _simhash(token_stream(self.model, symbol.span))
+        return self._values[symbol.qualname]
+
+
 def resolve_sidecar(sidecar: Sidecar, model: SourceModel) -> tuple[ResolvedNote, ...]:
-    return tuple(resolve_note(note, note_id, sidecar.path, model) for note, note_id in zip(sidecar.notes, note_ids(sidecar)))
+    similar = _Similar(model)
+    return tuple(resolve_note(note, note_id, sidecar.sidecar_file, model, similar)
+                 for note, note_id in zip(sidecar.notes, note_ids(sidecar)))
 
 
-def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel) -> ResolvedNote:
+def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel, similar: _Similar | None = None) -> ResolvedNote:
     if not note.has_anchor:
-        return ResolvedNote(note, note_id, State.INTACT, None, None, None)
+        return ResolvedNote(note, note_id, State.INTACT)
+    if not model.parsed:
+        problem = next(f for f in model.findings if f.is_error)
+        return ResolvedNote(note, note_id, State.ORPHANED, reason=problem.message)  # one error on the file says it
+    pinned = note.pinned
     try:
         span, symbol, warnings = _locate(note, model)
     except _AnchorError as problem:
-        return _unlocated(note, note_id, sidecar_path, model, problem)
-    current = span_hash(model, span)
-    findings = tuple(Finding(code=c, message=m, path=sidecar_path, line=note.line, hint=h, severity="warning") for c, m, h in warnings)
-    if note.fingerprint is None:
-        return ResolvedNote(note, note_id, State.INTACT, span, symbol, current, findings=findings)
-    if current != note.fingerprint.split(":")[0]:
-        return ResolvedNote(note, note_id, State.CHANGED, span, symbol, current, findings=findings)
-    moved = note.line_hint is not None and note.line_hint != span.start
-    return ResolvedNote(note, note_id, State.MOVED if moved else State.INTACT, span, symbol, current, findings=findings)
+        if problem.start is not None and problem.scope is not None and pinned is not None:
+            # The quote's first line is there; only its end moved: the code changed under the note.
+            end = problem.scope.end if problem.code == "A006" else problem.start
+            finding = Finding("A020", f"note `{note_id}` needs review: {problem.message}", sidecar_path, note.sidecar_line,
+                              hint="re-read the note against the code, fix `lines`/`end_quote`, then `annotator pin --accept`")
+            return ResolvedNote(note, note_id, State.CHANGED, Span(problem.start, end), note.symbol, reason=problem.message,
+                                findings=(finding,))
+        return _unlocated(note, note_id, sidecar_path, model, problem, similar or _Similar(model))
+    findings = tuple(Finding(code, message, sidecar_path, note.sidecar_line, hint=hint) for code, message, hint in warnings)
+    anchored = model.symbol(symbol) if symbol else None
+    exact_symbol = anchored if anchored is not None and anchored.span == span else None
+    if pinned is None:
+        return ResolvedNote(note, note_id, State.INTACT, span, symbol, fingerprint(model, span, exact_symbol), findings=findings)
+    same, reformatted = same_code(pinned, model, span, exact_symbol)
+    current = fingerprint(model, span, exact_symbol)
+    if not same:
+        reason = f"the code at lines {span.start}-{span.end} differs from the code the note was pinned to"
+        return ResolvedNote(note, note_id, State.CHANGED, span, symbol, current, reason, findings=findings)
+    if note.line_hint is not None and note.line_hint != span.start:
+        return ResolvedNote(note, note_id, State.MOVED, span, symbol, current, f"moved from line {note.line_hint} to {span.start}",
+                            reformatted, findings=findings)
+    return ResolvedNote(note, note_id, State.INTACT, span, symbol, current, "reformatted" if reformatted else "", reformatted,
+                        findings=findings)
 
 
-def _unlocated(note: Note, note_id: str, sidecar_path: str, model: SourceModel, problem: _AnchorError) -> ResolvedNote:
-    # Same code under another path (moved within the file, e.g. into a class) is a move, not a loss.
-    if note.fingerprint and problem.code == "A001":
-        exact = note.fingerprint.split(":")[0]
+def _unlocated(note: Note, note_id: str, sidecar_path: str, model: SourceModel, problem: _AnchorError,
+               similar: _Similar) -> ResolvedNote:
+    pinned = note.pinned
+    if pinned is not None and problem.code == "A001":
+        # The same code under another path (renamed, or moved into a class) is a move, not a loss.
         for symbol in model.symbols:
-            here = span_hash(model, symbol.span)
-            if here == exact:
-                return ResolvedNote(note, note_id, State.MOVED, symbol.span, symbol.path, here)
-    candidates = _candidates(note, model)
+            if same_code(pinned, model, symbol.span, symbol)[0]:
+                reason = f"`{note.symbol}` is now `{symbol.qualname}`"
+                return ResolvedNote(note, note_id, State.MOVED, symbol.span, symbol.qualname,
+                                    fingerprint(model, symbol.span, symbol), reason)
+    candidates = _candidates(note, model, similar) if pinned is not None or problem.code == "A001" else []
     hint = problem.hint
     if not hint and candidates:
-        hint = "closest: " + ", ".join(f"`{c.symbol}` ({c.reason})" for c in candidates[:3])
-    finding = Finding(code=problem.code, message=problem.message, path=sidecar_path, line=note.line, hint=hint)
-    return ResolvedNote(note, note_id, State.ORPHANED, None, None, None, tuple(candidates), (finding,))
+        hint = "closest: " + ", ".join(f"`{c.qualname}` ({c.score:.2f})" for c in candidates[:3])
+    reason = problem.message + (f"; closest: {candidates[0].qualname} ({candidates[0].score:.2f})" if candidates else "")
+    finding = Finding(problem.code, problem.message, sidecar_path, note.sidecar_line, hint=hint)
+    return ResolvedNote(note, note_id, State.ORPHANED, reason=reason, candidates=tuple(candidates), findings=(finding,))
 
 
 def _locate(note: Note, model: SourceModel) -> tuple[Span, str | None, list[tuple[str, str, str]]]:
@@ -185,11 +197,11 @@ def _locate(note: Note, model: SourceModel) -> tuple[Span, str | None, list[tupl
     if note.symbol is not None:
         symbol = model.symbol(note.symbol)
         if symbol is None:
-            names = [s.path for s in model.symbols]
-            close = difflib.get_close_matches(note.symbol, names, n=1, cutoff=0.6)
-            hint = f"did you mean `{close[0]}`?" if close else ""
-            raise _AnchorError("A001", f"unknown symbol `{note.symbol}` in {model.path}", hint)
-        scope, symbol_path = symbol.span, symbol.path
+            names = [s.qualname for s in model.symbols]
+            close = difflib.get_close_matches(note.symbol, names, n=3, cutoff=0.6)
+            hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
+            raise _AnchorError("A001", f"symbol `{note.symbol}` not found in {model.path}", hint)
+        scope, symbol_path = symbol.span, symbol.qualname
     if note.section is not None:
         owner = note.symbol
         banners = [b for b in model.banners if owner is None or b.owner == owner]
@@ -204,7 +216,7 @@ def _locate(note: Note, model: SourceModel) -> tuple[Span, str | None, list[tupl
         scope = matches[0].span
         symbol_path = symbol_path or matches[0].owner
     if note.quote is not None:
-        return (_quote_span(note, model, scope), symbol_path, warnings)
+        return _quote_span(note, model, scope), symbol_path, warnings
     if note.line_hint is not None and note.symbol is None and note.section is None:
         warnings.append(("A010", "anchored by a line number only", "anchor by `symbol` or `quote` so the note survives edits"))
         start = min(note.line_hint, model.line_count)
@@ -215,62 +227,124 @@ def _locate(note: Note, model: SourceModel) -> tuple[Span, str | None, list[tupl
 
 
 def _quote_span(note: Note, model: SourceModel, scope: Span) -> Span:
-    starts = _matching_lines(model, scope, note.quote)
+    assert note.quote is not None
+    starts = quote_starts(model, scope, note.quote)
     where = f"lines {scope.start}-{scope.end}"
     if not starts:
-        raise _AnchorError("A004", f"quote `{note.quote}` not found in {where}", "copy the first line of the code; end with `...` to match a prefix")
+        raise _AnchorError("A004", f"quote `{note.quote}` not found in {where}",
+                           "copy the first line of the code; end with `...` to match a prefix")
     if len(starts) > 1:
         listed = ", ".join(str(s) for s in starts[:5])
         raise _AnchorError("A005", f"quote `{note.quote}` matches {len(starts)} lines ({listed})",
                            "narrow it with `symbol` or `section`, or quote more of the line")
     start = starts[0]
-    if note.lines is not None:
-        end = start + note.lines - 1
+    if note.quote_length is not None:
+        end = start + note.quote_length - 1
         if end > scope.end:
-            raise _AnchorError("A006", f"`lines: {note.lines}` runs past the end of {where}")
+            raise _AnchorError("A006", f"quote found at L{start} but `lines: {note.quote_length}` runs past the end of {where}",
+                               start=start, scope=scope)
         return Span(start, end)
     if note.end_quote is not None:
-        ends = _matching_lines(model, Span(start, scope.end), note.end_quote)
+        ends = quote_starts(model, Span(start, scope.end), note.end_quote, unique=False)
         if not ends:
-            raise _AnchorError("A007", f"end_quote `{note.end_quote}` not found after line {start}")
+            raise _AnchorError("A007", f"quote found at L{start} but end quote `{note.end_quote}` missing after it",
+                               start=start, scope=scope)
         return Span(start, ends[0])
     for symbol in model.symbols:  # a quote on a definition line selects the definition
         if symbol.name_line == start and scope.contains(symbol.span) and symbol.span.start <= start:
             return symbol.span
+    for first, last in model.statements:  # ... and on a statement's first line, the whole statement
+        if first == start and last <= scope.end:
+            return Span(start, last)
     return Span(start, start)
 
 
-def _matching_lines(model: SourceModel, scope: Span, quote: str) -> list[int]:
+def quote_starts(model: SourceModel, scope: Span, quote: str, unique: bool = True) -> list[int]:
+    """Lines where ``quote`` starts: first as written (whitespace-normalised), then, when that finds
+    nothing, by tokens, so a quote still matches after its line is re-wrapped or loses redundant
+    parentheses. ``...`` at the end matches a prefix."""
     wanted = normalise(quote)
     prefix = wanted.endswith("...")
     if prefix:
         wanted = wanted[:-3].rstrip()
-    hits = []
-    for number in range(scope.start, min(scope.end, model.line_count) + 1):
-        line = normalise(model.lines[number - 1])
-        if line == wanted or (prefix and wanted and line.startswith(wanted)):
-            hits.append(number)
-    return hits
+    last = min(scope.end, model.line_count)
+    hits = [n for n in range(scope.start, last + 1)
+            if (line := normalise(model.lines[n - 1])) == wanted or (prefix and wanted and line.startswith(wanted))]
+    if hits or not model.tokens or not wanted:
+        return hits
+    quoted = _without_trailing_commas(_quote_tokens(wanted, model.language))
+    for loose in (False, True):  # tokens as they are, then without parentheses
+        needle = _strip_parens(quoted) if loose else quoted
+        hits = [n for n in range(scope.start, last + 1) if _tokens_match(model, n, last, needle, prefix, loose)]
+        if hits:
+            return hits
+    return []
 
 
-def _candidates(note: Note, model: SourceModel) -> list[Candidate]:
+def _tokens_match(model: SourceModel, start: int, last: int, needle: list[str], prefix: bool, loose: bool) -> bool:
+    """Do the tokens from line ``start`` on begin with ``needle`` (ending at a line end, unless ``prefix``)?"""
+    if not needle or not model.tokens[start - 1]:
+        return False
+    stream: list[tuple[str, bool]] = []  # (token, whether a line ends after it)
+    for number in range(start, last + 1):
+        line = model.tokens[number - 1].split(" ") if model.tokens[number - 1] else []
+        line = _strip_parens(line) if loose else line
+        stream += [(token, position == len(line) - 1) for position, token in enumerate(line)]
+        if len(stream) > len(needle) + 1:
+            break
+    tokens = _without_trailing_commas([t for t, _ in stream])
+    ends = [end for (t, end), keep in zip(stream, _kept(stream)) if keep]
+    if tokens[: len(needle)] != needle:
+        return False
+    return prefix or len(tokens) == len(needle) or ends[len(needle) - 1]
+
+
+def _kept(stream: list[tuple[str, bool]]) -> list[bool]:
+    tokens = [t for t, _ in stream]
+    return [not (t == "," and i + 1 < len(tokens) and tokens[i + 1] in (")", "]", "}")) for i, t in enumerate(tokens)]
+
+
+def _without_trailing_commas(tokens: list[str]) -> list[str]:
+    return [t for i, t in enumerate(tokens) if not (t == "," and i + 1 < len(tokens) and tokens[i + 1] in (")", "]", "}"))]
+
+
+def _strip_parens(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in ("(", ")")]
+
+
+def _quote_tokens(text: str, language: Language) -> list[str]:
+    """A quote's tokens, read like the file's (tolerant: a quote is often an unfinished statement)."""
+    if language is Language.PYTHON:
+        tokens: list[str] = []
+        try:
+            for token in tokenize.generate_tokens(io.StringIO(text).readline):
+                if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                                      tokenize.ENDMARKER):
+                    tokens.append(token.string)
+        except (tokenize.TokenError, SyntaxError):
+            pass  # an open bracket at the end: the tokens before it are what we need
+        return tokens
+    return text.split()
+
+
+def _candidates(note: Note, model: SourceModel, similar: _Similar) -> list[Candidate]:
     found: dict[str, Candidate] = {}
     if note.symbol:
-        names = {s.path: s for s in model.symbols}
-        tails = {s.path.rsplit(".", 1)[-1]: s for s in model.symbols}
+        names = {s.qualname: s for s in model.symbols}
+        tails = {s.qualname.rsplit(".", 1)[-1]: s for s in model.symbols}
         for match in difflib.get_close_matches(note.symbol, list(names), n=3, cutoff=0.5):
-            found[match] = Candidate(match, names[match].span, "name", difflib.SequenceMatcher(None, note.symbol, match).ratio())
+            score = round(difflib.SequenceMatcher(None, note.symbol, match).ratio(), 2)
+            found[match] = Candidate(match, names[match].span, "name", score)
         for match in difflib.get_close_matches(note.symbol.rsplit(".", 1)[-1], list(tails), n=2, cutoff=0.6):
             symbol = tails[match]
-            found.setdefault(symbol.path, Candidate(symbol.path, symbol.span, "name", 0.6))
-    if note.fingerprint:
-        scored = sorted(
-            ((similarity(note.fingerprint, span_fingerprint(model, s.span)), s) for s in model.symbols),
-            key=lambda pair: (-pair[0], pair[1].span.start),
-        )
+            found.setdefault(symbol.qualname, Candidate(symbol.qualname, symbol.span, "name", 0.6))
+    pinned = note.pinned
+    if pinned is not None and pinned.similar:
+        scored = sorted(((similarity(pinned.similar, similar.of(s)), s) for s in model.symbols),
+                        key=lambda pair: (-pair[0], pair[1].span.start))
         for score, symbol in scored[:3]:
             if score >= 0.75:
-                current = found.get(symbol.path)
+                current = found.get(symbol.qualname)
                 if current is None or current.score < score:
-                    found[symbol.path] = Candidate(symbol.path, symbol.span, "content", round(score, 2))
-    return sorted(found.values(), key=lambda c: (-c.score, c.symbol))[:5]
+                    found[symbol.qualname] = Candidate(symbol.qualname, symbol.span, "content", round(score, 2))
+    return sorted(found.values(), key=lambda c: (-c.score, c.qualname))[:5]

@@ -1,5 +1,6 @@
-"""The command line. Every command is a function returning an exit code:
-0 clean, 1 findings, 2 usage or environment errors. Findings go to stdout, progress to stderr."""
+"""The command line. Every command is a function returning an exit code, the same for every command:
+0 clean, 1 findings that fail (errors; with ``--strict`` warnings too), 2 usage or environment errors.
+Findings go to stdout, progress and summaries to stderr."""
 
 from __future__ import annotations
 
@@ -10,198 +11,317 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import AnnotatorError
-from .model import Finding, failing
+from .findings import AnnotatorError, Finding, fail, failing, terminal_safe
+from .layout import ANNOTATIONS, SIDECAR_SUFFIX, sidecar_path
+from .models import LockedFile, Source
 from .project import Project
 
 
 def _progress(message: str) -> None:
     if sys.stderr.isatty():
-        print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+        print(f"\r\033[K{terminal_safe(message)}", end="", file=sys.stderr, flush=True)
 
 
-def _open(args) -> Project:
+def _say(message: str) -> None:
+    print(terminal_safe(message), file=sys.stderr)
+
+
+def _open(args: argparse.Namespace) -> Project:
     return Project.open(Path(args.root) if args.root else None, Path(args.lock) if args.lock else None)
 
 
-def _select(project: Project, paths: Sequence[str]) -> list[str]:
-    """Accept upstream paths, sidecar paths or snapshot paths; return upstream paths."""
+def _engine(project: Project, **options: object):
+    from .engine import Engine
+
+    return Engine(project, **options)  # type: ignore[arg-type]
+
+
+def _select(project: Project, paths: Sequence[str]) -> list[LockedFile]:
+    """Accept keys, upstream paths, sidecar paths or snapshot paths; return locked files with pages."""
     if not paths:
-        return [f.path for f in project.lock.files]
+        return list(project.lock.files)
     chosen = []
-    known = {f.path for f in project.lock.files}
     for raw in paths:
-        candidate = Path(raw).absolute()
-        for base in (project.annotations_dir, project.lock.source_root):
-            try:
-                candidate_rel = candidate.relative_to(base.absolute()).as_posix()
-            except ValueError:
-                continue
-            raw = candidate_rel.removesuffix(".yaml") if base == project.annotations_dir else candidate_rel
-            break
-        if raw not in known:
-            raise AnnotatorError(f"`{raw}` is neither a locked file nor its sidecar")
-        chosen.append(raw)
+        found = _file_for(project, raw)
+        if found is None:
+            fail("C001", f"`{raw}` is neither a locked file nor its sidecar", hint="`annotator status` lists the files")
+        chosen.append(found)
     return chosen
 
 
-# -- snapshot -------------------------------------------------------------------------------
-def cmd_snapshot_pull(args) -> int:
+def _file_for(project: Project, raw: str) -> LockedFile | None:
+    candidate = Path(raw).absolute()
+    for file in project.lock.files:
+        if raw in (file.key, file.path, sidecar_path(file)) or candidate == project.sidecar_file(file):
+            return file
+        try:
+            if candidate == project.source_file(file):
+                return file
+        except AnnotatorError:
+            continue
+    relative = raw.removeprefix(f"{ANNOTATIONS}/").removesuffix(SIDECAR_SUFFIX)
+    matches = [f for f in project.lock.files if relative in (f.key, f.path)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _mirrors(values: Sequence[str] | None, lock_sources: tuple[Source, ...], flag: str) -> dict[str, str]:
+    """``NAME=DIR`` per source; a bare ``DIR`` is for the first source (what a one-source lock had)."""
+    out: dict[str, str] = {}
+    names = {s.name for s in lock_sources}
+    for value in values or ():
+        name, separator, where = value.partition("=")
+        if not separator or name not in names:
+            if separator and name not in names:
+                fail("C001", f"{flag} {value}: no source named `{name}`", hint="sources: " + ", ".join(sorted(names)))
+            name, where = lock_sources[0].name, value
+        out[name] = where
+    return out
+
+
+# -- snapshot ---------------------------------------------------------------------------------------
+def cmd_snapshot_pull(args: argparse.Namespace) -> int:
     from . import snapshot
 
     project = _open(args)
     lock = project.lock
-    if not lock.is_pinned:
-        print("this lock names a local source tree; nothing to pull", file=sys.stderr)
+    sources = [s for s in lock.sources if s.is_pinned and (not args.source or s.name in args.source)]
+    if not sources:
+        _say("no pinned source to pull (local sources are read in place)")
         return 0
-    paths = [f.path for f in lock.files]
-    if args.from_git:
-        contents = snapshot.read_from_git(Path(args.from_git), lock.commit, paths)
-    elif args.from_dir:
-        contents = snapshot.read_from_dir(Path(args.from_dir), paths)
-    else:
-        url = args.archive_url or lock.archive_url()
-        print(f"downloading {url}", file=sys.stderr)
-        contents = snapshot.read_from_archive(url, paths, _progress)
+    git = _mirrors(args.from_git, lock.sources, "--from-git")
+    dirs = _mirrors(args.from_dir, lock.sources, "--from-dir")
+    archives = _mirrors(args.archive_url, lock.sources, "--archive-url")
+    contents: dict[str, dict[str, bytes]] = {}
+    for source in sources:
+        paths = [f.path for f in source.files]
+        assert source.commit is not None
+        if source.name in git:
+            _say(f"{source.name}: reading {len(paths)} files at {source.commit[:12]} from {git[source.name]}")
+            contents[source.name] = snapshot.read_from_git(Path(git[source.name]), source.commit, paths)
+        elif source.name in dirs:
+            _say(f"{source.name}: copying {len(paths)} files from {dirs[source.name]}")
+            contents[source.name] = snapshot.read_from_dir(Path(dirs[source.name]), paths)
+        elif source.name in archives or args.archive:
+            url = archives.get(source.name) or source.archive_url()
+            _say(f"{source.name}: downloading {url}")
+            contents[source.name] = snapshot.read_from_archive(url, paths, _progress)
+        else:
+            _say(f"{source.name}: downloading {len(paths)} files from {source.repository} at {source.commit[:12]}")
+            contents[source.name] = snapshot.read_from_github(source, paths, _progress)
         if sys.stderr.isatty():
             print(file=sys.stderr)
-    written = snapshot.pull(lock, contents)
-    print(f"pulled {len(written)} files at {lock.repository}@{lock.commit[:12]} into {lock.source_root}")
+    written = snapshot.pull(project.root, lock, contents)
+    for source in sources:
+        count = sum(1 for f in written if f.source == source.name)
+        print(f"pulled {count} files of {source.name} at {source.repository}@{(source.commit or '')[:12]} into {source.snapshot_dir}")
     return 0
 
 
-def cmd_snapshot_verify(args) -> int:
+def cmd_snapshot_verify(args: argparse.Namespace) -> int:
     from . import snapshot
 
     project = _open(args)
-    problems = snapshot.verify(project.lock)
+    problems = snapshot.verify(project.root, project.lock)
     for problem in problems:
-        print(f"{problem.path}: {problem.message}")
+        print(problem.format())
+    total = len(project.lock.all_files)
     if problems:
-        print(f"{len(problems)} of {len(project.lock.files)} locked files have problems", file=sys.stderr)
+        _say(f"{len(problems)} of {total} locked files have problems")
         return 1
-    pin = f" at {project.lock.commit[:12]}" if project.lock.is_pinned else ""
-    print(f"all {len(project.lock.files)} locked files present{pin}, hashes match")
+    pins = ", ".join(f"{s.name}@{s.commit[:12]}" for s in project.lock.sources if s.commit)
+    print(f"all {total} locked files present" + (f" ({pins})" if pins else "") + ", hashes match")
     return 0
 
 
-# -- sidecars -------------------------------------------------------------------------------
+# -- the lock -------------------------------------------------------------------------------------------
+def cmd_lock_add(args: argparse.Namespace) -> int:
+    from .lockedit import add_files
+
+    project = _open(args)
+    added = add_files(project, args.source, args.paths, from_git=args.from_git, from_dir=args.from_dir,
+                      group=args.group, title=args.title, reference=args.reference)
+    for file in added:
+        print(f"added {file.key} ({file.sha256 or 'local'})")
+    _say(f"{len(added)} file(s) added to {project.lock.lock_path.name}; now `annotator snapshot pull`")
+    return 0
+
+
+def cmd_lock_add_source(args: argparse.Namespace) -> int:
+    from .lockedit import add_source
+
+    project = _open(args)
+    source = add_source(project, args.name, repository=args.repository, commit=args.commit, ref=args.ref,
+                        mirror=args.from_git)
+    print(f"added source {source.name}: {source.repository} at {source.commit}" + (f" ({source.ref})" if source.ref else ""))
+    return 0
+
+
+# -- sidecars -----------------------------------------------------------------------------------------
 def _print_findings(findings: list[Finding], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps([f.as_dict() for f in findings], indent=2))
         return
     for finding in findings:
-        if fmt == "github":
-            level = "error" if finding.severity == "error" else "warning"
-            print(f"::{level} file={finding.path},line={finding.line},col={finding.column}::{finding.code} {finding.message}")
-        else:
-            print(finding.format())
+        print(finding.format_github() if fmt == "github" else finding.format())
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     project = _open(args)
+    engine = _engine(project)
     selected = _select(project, args.paths)
-    findings: list[Finding] = []
-    for path in selected:
-        findings.extend(project.analyse(path).findings)
-    if not args.paths:
-        findings.extend(project.stray_sidecars())
+    if args.paths:
+        keys = {f.key for f in selected}
+        analyses = [a for a in engine.analyses() if a.file.key in keys]
+        findings = [f for a in analyses for f in a.findings]
+    else:
+        findings = engine.findings()
+        findings += _reference_findings(project)
+    findings += list(engine.cache.notices)
     _print_findings(findings, args.format)
     bad = failing(findings, args.strict)
     if args.format != "json":
-        summary = f"{len(selected)} file(s) checked: {len(findings)} finding(s), {len(bad)} failing"
-        print(summary, file=sys.stderr)
+        _say(f"{len(selected)} file(s) checked: {len(findings)} finding(s), {len(bad)} failing"
+             + (" (strict: warnings fail too)" if args.strict and bad else ""))
     return 1 if bad else 0
 
 
-def cmd_init(args) -> int:
-    from .edit import init_sidecar
+def _reference_findings(project: Project) -> list[Finding]:
+    """Links and excerpts of the hand-written pages (docs/), checked like notes."""
+    try:
+        from .references import check_pages
+    except ImportError:  # pragma: no cover - references are optional in a minimal install
+        return []
+    return check_pages(project)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .edit import schema_reference, scaffold, write_scaffold
 
     project = _open(args)
-    (path,) = _select(project, [args.source])
-    target = init_sidecar(project, path, args.priority)
+    (file,) = _select(project, [args.source])
+    engine = _engine(project)
+    model = engine.model(file, project.read_source(file))
+    if model is None:
+        fail("C002", f"source `{file.key}` is not pulled", hint="run `annotator snapshot pull`")
+    target = project.sidecar_file(file)
+    text = scaffold(model, schema_reference(project.root, project.annotations_dir, target), args.priority)
+    write_scaffold(target, text)
     print(f"wrote {target.relative_to(project.root)}")
     return 0
 
 
-def cmd_pin(args) -> int:
-    from .edit import pin_file
+def cmd_pin(args: argparse.Namespace) -> int:
+    from .edit import ACCEPT_ALL, accepted_code, pin_sidecar
+    from .models import State
+    from .paths import write_atomic
 
     project = _open(args)
-    total = 0
-    for path in _select(project, args.paths):
-        changes = pin_file(project, path, dry_run=args.check)
+    engine = _engine(project)
+    selected = {f.key for f in _select(project, args.paths)}
+    accept = frozenset(args.accept or ())
+    total = skipped = 0
+    for analysis in engine.analyses():
+        if analysis.file.key not in selected or analysis.sidecar is None and not analysis.sidecar_exists:
+            continue
+        file = project.sidecar_file(analysis.file)
+        text = file.read_bytes().decode("utf-8-sig")
+        for note in analysis.notes:
+            if note.state is State.CHANGED and (ACCEPT_ALL in accept or note.note_id in accept):
+                _say(f"accepting {note.note_id}: {note.reason}; the note now describes:\n{accepted_code(analysis, note)}")
+        new_text, changes = pin_sidecar(text, analysis, accept)
         for change in changes:
-            print(f"annotations/{path}.yaml:{change.line}: {change.note_id}: {change.what}")
-        total += len(changes)
+            marker = "" if change.applied else "not pinned: "
+            print(f"{sidecar_path(analysis.file)}:{change.line}: {change.note_id}: {marker}{change.what}")
+        applied = [c for c in changes if c.applied]
+        skipped += len(changes) - len(applied)
+        if applied and not args.check:
+            write_atomic(file, new_text.encode("utf-8"))
+        total += len(applied)
+    if not args.paths:  # the excerpts of the hand-written pages too
+        from .references import docs_pages, pin_page
+
+        index, models = engine.site_index()
+        for page in docs_pages(project.root):
+            name = page.relative_to(project.root).as_posix()
+            text = page.read_text("utf-8")
+            new_text, changes = pin_page(text, name, index, models, accept)
+            for change in changes:
+                print(change)
+            applied = [c for c in changes if ": not pinned:" not in c]
+            skipped += len(changes) - len(applied)
+            if applied and not args.check:
+                write_atomic(page, new_text.encode("utf-8"))
+            total += len(applied)
     verb = "would change" if args.check else "changed"
-    print(f"pin {verb} {total} value(s)", file=sys.stderr)
+    _say(f"pin {verb} {total} value(s)" + (f"; {skipped} changed note(s) left for review" if skipped else ""))
     return 1 if args.check and total else 0
 
 
-def cmd_drift(args) -> int:
+def cmd_drift(args: argparse.Namespace) -> int:
     from . import snapshot
     from .drift import drift
+    from .render.drift_report import drift_json, drift_text
 
     project = _open(args)
-    paths = [f.path for f in project.lock.files]
+    names = [s.name for s in project.lock.sources]
+    source_name = args.source or names[0]
+    if source_name not in names:
+        fail("C001", f"no source named `{source_name}`", hint="sources: " + ", ".join(names))
+    source = project.lock.source(source_name)
+    paths = [f.path for f in source.files if f.page]
     if args.from_git:
         if not args.commit:
-            raise AnnotatorError("--from-git needs --commit SHA")
+            fail("C002", "--from-git needs --commit (a SHA or a tag)")
         contents = snapshot.read_from_git(Path(args.from_git), args.commit, paths)
+        target = args.commit
     else:
         contents = snapshot.read_from_dir(Path(args.from_dir), paths)
-    entries = drift(project, contents)
-    review = [e for e in entries if e.note.needs_review]
+        target = args.from_dir
+    report = drift(_engine(project).analyses(), source_name, target, contents)
     if args.format == "json":
-        print(json.dumps([
-            {"path": e.path, "note": e.note.note_id, "state": e.note.state.value, "symbol": e.note.symbol,
-             "span": [e.note.span.start, e.note.span.end] if e.note.span else None,
-             "candidates": [c.symbol for c in e.note.candidates], "diff": e.diff}
-            for e in entries], indent=2))
+        print(json.dumps(drift_json(report), indent=2))
     else:
-        for entry in entries:
-            where = f"lines {entry.note.span.start}-{entry.note.span.end}" if entry.note.span else "not found"
-            extra = ""
-            if entry.note.candidates:
-                extra = "; closest: " + ", ".join(c.symbol for c in entry.note.candidates[:3])
-            print(f"annotations/{entry.path}.yaml:{entry.note.note.line}: {entry.note.state.value:8} {entry.note.note_id} ({where}){extra}")
-            if entry.diff:
-                print("    " + entry.diff.replace("\n", "\n    "))
-        print(f"{len(entries)} note(s); {len(review)} need review", file=sys.stderr)
-    return 1 if review else 0
+        print(drift_text(report, everything=args.all))
+    return 1 if report.needs_review or report.file_findings else 0
 
 
-def cmd_status(args) -> int:
-    from .coverage import progress_report
+def cmd_status(args: argparse.Namespace) -> int:
+    from .render.report import badge_json, report_data
     from .render.terminal import status_table
 
     project = _open(args)
-    report = progress_report(project)
+    report = _engine(project).progress()
     if args.badge:
-        from .coverage import badge_json
-
         Path(args.badge).write_text(json.dumps(badge_json(report)) + "\n", encoding="utf-8")
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps(report_data(report), indent=2, sort_keys=True))
     else:
         print(status_table(report, color=sys.stdout.isatty()))
-    if args.fail_under is not None and report.line_coverage_percent < args.fail_under:
-        print(f"line coverage {report.line_coverage_percent:.1f}% is under {args.fail_under}%", file=sys.stderr)
-        return 1
+    coverage = report.line_coverage_percent
+    if args.fail_under is not None:
+        if coverage is None:
+            _say("line coverage unknown: the code is not pulled")
+            return 1
+        if coverage < args.fail_under:
+            _say(f"line coverage {coverage:.1f}% is under {args.fail_under}%")
+            return 1
     return 0
 
 
-def cmd_generate(args) -> int:
-    from .site import generate
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate
 
     project = _open(args)
-    written = generate(project, Path(args.out), strict=args.strict)
-    print(f"{written} page(s) written to {args.out}", file=sys.stderr)
+    result = generate(project, Path(args.out), strict=args.strict, progress=_say)
+    if result.failing:
+        _print_findings(result.failing, "text")
+        _say(f"{len(result.failing)} finding(s) fail; nothing written")
+        return 1
+    _say(f"{result.written} file(s) written, {result.unchanged} unchanged, {result.removed} removed in {args.out}")
     return 0
 
 
-# -- parser ---------------------------------------------------------------------------------
+# -- parser -------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annotator", description="Expert notes beside real code, anchored to symbols.")
     parser.add_argument("--version", action="version", version=f"annotator {__version__}")
@@ -211,19 +331,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     snap = commands.add_parser("snapshot", help="pull or verify the pinned upstream files")
     snap_commands = snap.add_subparsers(dest="snapshot_command", required=True, metavar="ACTION")
-    pull = snap_commands.add_parser("pull", help="fetch the locked files (default: GitHub archive over HTTPS)")
-    source = pull.add_mutually_exclusive_group()
-    source.add_argument("--from-git", metavar="DIR", help="read them at the pinned commit from a local clone or bare mirror")
-    source.add_argument("--from-dir", metavar="DIR", help="copy them from a working tree")
-    source.add_argument("--archive-url", metavar="URL", help="download this .tar.gz instead of GitHub's")
+    pull = snap_commands.add_parser("pull", help="fetch every source's locked files (default: per-file download over HTTPS)")
+    pull.add_argument("--from-git", action="append", metavar="[NAME=]DIR", help="read a source at its pinned commit from a clone or bare mirror (repeatable)")
+    pull.add_argument("--from-dir", action="append", metavar="[NAME=]DIR", help="copy a source's files from a working tree (repeatable)")
+    pull.add_argument("--archive", action="store_true", help="download GitHub's .tar.gz of each commit instead of single files")
+    pull.add_argument("--archive-url", action="append", metavar="[NAME=]URL", help="download this .tar.gz for a source")
+    pull.add_argument("--source", action="append", metavar="NAME", help="pull only this source (repeatable)")
     pull.set_defaults(func=cmd_snapshot_pull)
     snap_commands.add_parser("verify", help="exit 0 only if every locked file is present with its hash").set_defaults(
         func=cmd_snapshot_verify)
 
+    lock = commands.add_parser("lock", help="add files or sources to the lock (hashes computed, never typed)")
+    lock_commands = lock.add_subparsers(dest="lock_command", required=True, metavar="ACTION")
+    add = lock_commands.add_parser("add", help="add files to a source, with their sha256")
+    add.add_argument("paths", nargs="+", metavar="PATH", help="upstream paths")
+    add.add_argument("--source", help="the source (default: the first)")
+    add.add_argument("--from-git", metavar="DIR", help="hash the files at the pinned commit of this clone or mirror")
+    add.add_argument("--from-dir", metavar="DIR", help="hash the files of this working tree")
+    add.add_argument("--group", default=None, help="navigation group")
+    add.add_argument("--title", default=None, help="navigation title (one file)")
+    add.add_argument("--reference", action="store_true", help="lock for links only: no page, no notes")
+    add.set_defaults(func=cmd_lock_add)
+    source = lock_commands.add_parser("add-source", help="add a repository at a pinned commit")
+    source.add_argument("name")
+    source.add_argument("--repository", required=True, metavar="OWNER/NAME")
+    source.add_argument("--commit", required=True, metavar="SHA_OR_TAG", help="a full SHA, or a tag resolved with --from-git")
+    source.add_argument("--ref", help="the tag or branch the commit stands for")
+    source.add_argument("--from-git", metavar="DIR", help="a clone or mirror to resolve a tag in")
+    source.set_defaults(func=cmd_lock_add_source)
+
     formats = ["text", "json", "github"]
-    check = commands.add_parser("check", help="validate sidecars against the snapshot")
-    check.add_argument("paths", nargs="*", help="sidecars or upstream paths (default: all)")
-    check.add_argument("--strict", action="store_true", help="also fail on changed or moved notes, missing fingerprints and missing sources")
+    check = commands.add_parser("check", help="validate sidecars and pages against the snapshot")
+    check.add_argument("paths", nargs="*", help="sidecars or upstream paths (default: all, with the hand-written pages)")
+    check.add_argument("--strict", action="store_true", help="warnings fail too: changed, moved or unpinned notes, sources not pulled")
     check.add_argument("--format", choices=formats, default="text")
     check.set_defaults(func=cmd_check)
 
@@ -235,17 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     pin = commands.add_parser("pin", help="record fingerprints and follow moved anchors; never touches prose")
     pin.add_argument("paths", nargs="*")
     pin.add_argument("--check", action="store_true", help="change nothing; exit 1 if pin would change something")
+    pin.add_argument("--accept", nargs="+", metavar="NOTE_ID", help="mark these changed notes reviewed (`all` for every one)")
     pin.set_defaults(func=cmd_pin)
 
-    drift = commands.add_parser("drift", help="resolve every note against another upstream version")
+    drift = commands.add_parser("drift", help="resolve every note of a source against another upstream version")
     where = drift.add_mutually_exclusive_group(required=True)
     where.add_argument("--from-git", metavar="DIR")
     where.add_argument("--from-dir", metavar="DIR")
-    drift.add_argument("--commit", metavar="SHA", help="the commit to compare with (with --from-git)")
+    drift.add_argument("--commit", metavar="SHA_OR_TAG", help="the version to compare with (with --from-git)")
+    drift.add_argument("--source", metavar="NAME", help="the source (default: the first)")
+    drift.add_argument("--all", action="store_true", help="list every note, not only those that need attention")
     drift.add_argument("--format", choices=["text", "json"], default="text")
     drift.set_defaults(func=cmd_drift)
 
-    status = commands.add_parser("status", help="annotation progress per file")
+    status = commands.add_parser("status", help="annotation progress per file, grouped by source")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 if line coverage is under PCT")
     status.add_argument("--badge", metavar="FILE", help="also write a shields.io endpoint JSON")
@@ -253,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write the site's pages for builders that run no plugins")
     generate.add_argument("--out", required=True, metavar="DIR")
-    generate.add_argument("--strict", action="store_true", help="fail on any finding")
+    generate.add_argument("--strict", action="store_true", help="warnings fail too (as in check --strict)")
     generate.set_defaults(func=cmd_generate)
     return parser
 
@@ -265,9 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit:
         return int(exit.code or 0) and 2
     try:
-        return args.func(args)
+        return int(args.func(args))
     except AnnotatorError as error:
-        print(f"annotator: error: {error}", file=sys.stderr)
+        for finding in error.findings:
+            print(f"annotator: error: {finding.format()}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)

@@ -1,8 +1,8 @@
 """Thin mkdocs adapter over :mod:`annotator_docs.site`: registers generated pages, watches the inputs.
 
-It never writes into ``docs_dir``. Sidecar errors become a banner on the affected page (so
-``mkdocs serve`` keeps running) and a warning in the log (so ``mkdocs build --strict`` fails
-with the same ``path:line:col`` message).
+It never writes into ``docs_dir``. Findings become log lines with their ``path:line:col`` (errors
+always as warnings, so ``mkdocs build --strict`` fails on exactly what ``annotator check --strict``
+fails on) and a banner on the affected page, so ``mkdocs serve`` keeps running.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import Path
+from typing import Any
 
 from mkdocs.config import config_options as opt
 from mkdocs.config.base import Config
@@ -17,15 +18,20 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from .errors import AnnotatorError
+from .cache import CACHE_DIR
+from .engine import Engine
+from .findings import AnnotatorError
+from .layout import page_uri
 from .lock import DEFAULT_LOCK
-from .project import Project, write_atomic
+from .paths import writable_dir, write_atomic
+from .project import Project
 from .render.markdown import math_to_mathml
-from .site import ASSET_DIR, ASSETS, SiteEngine, asset_bytes
+from .site import ASSET_DIR, ASSETS, SiteBuilder, SiteBuild, asset_bytes
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
-_FAILS_STRICT = {"E001"}  # not pulled: a strict build must have the code
+REFERENCES = "annotator_docs.references"
+VENDOR = ("vendor/mermaid.min.js", "vendor/mermaid.LICENSE")
 
 
 class AnnotatorConfig(Config):
@@ -39,30 +45,36 @@ class AnnotatorConfig(Config):
     """Draw the dashboard's burn-up chart from git history."""
     search_code = opt.Type(bool, default=False)
     """Also index the code for search, not only the notes and symbol names (the index grows with the sources)."""
+    strict = opt.Optional(opt.Type(bool))
+    """Fail on warnings too, as `annotator check --strict` (default: mkdocs' own --strict)."""
 
 
 class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
-    def on_startup(self, *, command, dirty) -> None:
+    supports_multiple_instances = False
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
         self.command = command
 
-    def on_config(self, config):
+    def on_config(self, config: Any) -> Any:
         if not self.config.enabled:
             return config
         base = Path(config.config_file_path or ".").absolute().parent
         root = (base / self.config.root) if self.config.root else base
-        lock = (base / self.config.lock) if self.config.lock else root / DEFAULT_LOCK
         try:
-            project = Project.open(root, lock)
+            project = Project.open(root, (root / self.config.lock) if self.config.lock else root / DEFAULT_LOCK)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
-        # `mkdocs serve` re-runs on_config for every rebuild; keep the engine (and its memory of
-        # every stage) as long as the lock is the same.
-        engine = getattr(self, "engine", None)
-        if engine is None or engine.project.lock != project.lock or engine.search_code != self.config.search_code:
-            self.engine = SiteEngine(project, search_code=self.config.search_code)
-        self.project = self.engine.project
-        for path in (self.project.annotations_dir, self.project.lock.lock_path, self.project.lock.source_root):
+        overrides = _overrides(config)
+        # `mkdocs serve` re-runs on_config for every rebuild; keep the builder (and the cache in it)
+        # as long as the project is the same.
+        builder: SiteBuilder | None = getattr(self, "builder", None)
+        if (builder is None or builder.engine.project.lock != project.lock or builder.engine.search_code != self.config.search_code
+                or builder.overrides != overrides):
+            self.builder = SiteBuilder(Engine(project, search_code=self.config.search_code), overrides=overrides)
+        self.project = self.builder.engine.project
+        for path in (self.project.annotations_dir, self.project.lock.lock_path,
+                     *(self.project.root / s.snapshot_dir for s in self.project.lock.sources)):
             if path.exists() and str(path) not in config.watch:
                 config.watch.append(str(path))
         config.nav = _expand_nav(config.nav, self.project)
@@ -71,58 +83,93 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             target = config.extra_css if name.endswith(".css") else config.extra_javascript
             if uri not in [str(x) for x in target]:
                 target.append(uri)
+        if REFERENCES not in config.markdown_extensions:
+            config.markdown_extensions.append(REFERENCES)
+        config.mdx_configs.setdefault(REFERENCES, {})["engine"] = self.builder.engine
+        # References render as docs-root links (`/files/...md`); mkdocs makes them relative and checks them.
+        links = config.validation.links
+        if getattr(links, "absolute_links", None) is not None:
+            from mkdocs.config.defaults import _AbsoluteLinksValidationValue
+
+            links.absolute_links = _AbsoluteLinksValidationValue.RELATIVE_TO_DOCS
         return config
 
-    def on_pre_build(self, *, config) -> None:
-        # Build before mkdocs cleans site_dir: a strict build that is going to fail must fail here,
+    def on_page_markdown(self, markdown: str, *, page: Any, config: Any, files: Any) -> str:
+        # The references extension positions its findings in the page being converted.
+        config.mdx_configs.setdefault(REFERENCES, {})["page"] = f"{Path(config.docs_dir).name}/{page.file.src_uri}"
+        return markdown
+
+    def on_pre_build(self, *, config: Any) -> None:
+        # Build before mkdocs cleans site_dir: a strict build that is going to fail fails here,
         # leaving the previous site untouched.
-        self.build = None
+        self.build: SiteBuild | None = None
         if not self.config.enabled:
             return
         try:
-            self.build = self.engine.build(with_history=self.config.history)
+            self.build = self.builder.build(with_history=self.config.history)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
-        failing = []
-        quiet = 0
+        strict = config.strict if self.config.strict is None else self.config.strict
+        failing = 0
         for finding in self.build.findings:
-            if finding.severity == "error" or finding.code in _FAILS_STRICT:
+            if finding.is_error or strict:
                 log.warning(finding.format())
-                failing.append(finding)
+                failing += 1
             else:
                 log.debug(finding.format())
-                quiet += 1
-        if quiet:
-            log.info(f"annotator: {quiet} warning(s) on notes (moved, changed, unpinned); see `annotator check`")
-        if failing and config.strict:
-            raise PluginError(f"annotator: {len(failing)} finding(s) in strict mode; the previous site is left as it was")
+        warnings = sum(1 for f in self.build.findings if not f.is_error)
+        if warnings and not strict:
+            log.info(f"annotator: {warnings} warning(s) (moved, changed or unpinned notes); `annotator check --strict` lists them")
+        if failing and strict:
+            raise PluginError(f"annotator: {failing} finding(s) in strict mode; the previous site is left as it was")
 
-    def on_files(self, files: Files, *, config) -> Files:
+    def on_files(self, files: Files, *, config: Any) -> Files:
         if not self.config.enabled or self.build is None:
             return files
         # Pages are backed by files in the cache, rewritten only when they change, so that
         # `mkdocs serve --dirty` rebuilds just the pages an edit touched.
-        stage = self.project.cache_dir / "site"
+        stage = self._stage()
         for uri, page in self.build.pages.items():
-            target = stage / uri
-            write_atomic(target, page.markdown.encode("utf-8"))
-            _replace(files, File.generated(config, uri, abs_src_path=str(target)))
+            if stage is not None:
+                target = stage / uri
+                write_atomic(target, page.markdown.encode("utf-8"))
+                _replace(files, File.generated(config, uri, abs_src_path=str(target)))
+            else:
+                _replace(files, File.generated(config, uri, content=page.markdown))
         for uri, content in self.build.data.items():
             _replace(files, File.generated(config, uri, content=content))
-        for name in ASSETS:
+        for name in (*ASSETS, *VENDOR):
             _replace(files, File.generated(config, f"{ASSET_DIR}/{name}", content=asset_bytes(name)))
         return files
 
-    def on_post_page(self, output: str, *, page, config) -> str:
-        # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.
-        rendered = self.build.pages.get(page.file.src_uri) if getattr(self, "build", None) else None
-        return rendered.swap_blocks(output) if rendered is not None else output
-
-    def on_page_content(self, html_text: str, *, page, config, files) -> str:
+    def on_page_content(self, html_text: str, *, page: Any, config: Any, files: Any) -> str:
         # Math on hand-written pages too: MathML at build time (see render.markdown).
         if not self.config.enabled or "arithmatex" not in html_text:
             return html_text
         return math_to_mathml(html_text)
+
+    def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
+        # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.
+        build = getattr(self, "build", None)
+        rendered = build.pages.get(page.file.src_uri) if build is not None else None
+        if rendered is not None:
+            output = rendered.swap_blocks(output)
+        if getattr(self, "command", "") == "serve":  # annotators see the state of every note by default
+            output = output.replace("<html ", '<html data-ann-default-view="annotator" ', 1)
+        return output
+
+    def _stage(self) -> Path | None:
+        if self.builder.engine.cache.directory is None:
+            return None
+        try:
+            return writable_dir(self.project.root / CACHE_DIR / "site", self.project.root, what="staging folder")
+        except AnnotatorError:
+            return None
+
+
+def _overrides(config: Any) -> tuple[str, ...]:
+    custom = getattr(config.theme, "custom_dir", None)
+    return (str(custom),) if custom else ()
 
 
 def _replace(files: Files, file: File) -> None:
@@ -132,18 +179,27 @@ def _replace(files: Files, file: File) -> None:
     files.append(file)
 
 
-def _expand_nav(nav, project: Project):
-    """Replace the `annotator:files` placeholder with the locked files, grouped as the lock says."""
+def _expand_nav(nav: Any, project: Project) -> Any:
+    """Replace the `annotator:files` placeholder with the locked files: by source (when there are
+    several), then by the lock's groups."""
     if nav is None:
         return nav
-    groups: dict[str, list] = {}
-    for locked in project.lock.files:
-        title = html.escape(locked.title or locked.path)
-        groups.setdefault(locked.group, []).append({title: f"files/{locked.path}.md"})
-    expansion = [{html.escape(group): items} for group, items in groups.items()]
+    several = len([s for s in project.lock.sources if any(f.page for f in s.files)]) > 1
+    expansion: list[Any] = []
+    for source in project.lock.sources:
+        groups: dict[str, list[Any]] = {}
+        for file in source.files:
+            if file.page:
+                groups.setdefault(file.group, []).append({html.escape(file.title or file.path): page_uri(file)})
+        entries = [{html.escape(group): items} for group, items in groups.items()]
+        if several and entries:
+            label = source.name + (f" {source.ref}" if source.ref else "")
+            expansion.append({html.escape(label): entries})
+        else:
+            expansion.extend(entries)
 
-    def walk(items):
-        out = []
+    def walk(items: list[Any]) -> list[Any]:
+        out: list[Any] = []
         for item in items:
             if item == NAV_PLACEHOLDER:
                 out.extend(expansion)

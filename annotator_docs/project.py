@@ -1,246 +1,125 @@
-"""A project on disk: its lock, snapshot, sidecars and cache; the one place that reads them.
+"""A project on disk: its lock, its pulled sources and its sidecars. The one module that reads them.
 
-``Project.analyse(path)`` runs stages 2-4 for one locked file (extract -> load sidecar ->
-resolve) and returns a frozen :class:`FileAnalysis`. Extraction is cached by content hash,
-in memory and under ``.annotator-cache/`` (outside any docs_dir), so warm runs skip it.
+Everything here is I/O with the project's path rules applied on every read (symlinks can change
+between reads). What is done with the bytes is pure and lives elsewhere: :mod:`extract`,
+:mod:`sidecar`, :mod:`analysis`; :mod:`engine` joins them with the cache.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
-import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
-from .anchors import ResolvedNote, State, note_ids, resolve_sidecar
-from .errors import AnnotatorError
-from .extract import extract
-from .lock import DEFAULT_LOCK, Lock, LockedFile, load_lock, safe_join
-from .model import Finding, SourceModel
-from .sidecar import MAX_SIDECAR_BYTES, SUFFIX, LoadResult, Sidecar, load_sidecar, load_sidecar_file, sidecar_path_for
+from .findings import AnnotatorError, Finding, fail
+from .layout import ANNOTATIONS, SIDECAR_SUFFIX, sidecar_path, snapshot_path
+from .lock import DEFAULT_LOCK, load_lock
+from .models import Lock, LockedFile, Source
+from .paths import safe_join
+from .sidecar import MAX_SIDECAR_BYTES
 
-ANNOTATIONS = "annotations"
-CACHE = ".annotator-cache"
+MAX_SOURCE_BYTES = 50 << 20
 
 
 @dataclass(frozen=True, slots=True)
-class FileAnalysis:
-    locked: LockedFile
-    model: SourceModel | None  # None when the source is not pulled
-    sidecar: Sidecar | None  # None when absent or invalid
-    sidecar_exists: bool
-    notes: tuple[ResolvedNote, ...]
-    findings: tuple[Finding, ...]  # loader, anchor and project-level findings
+class SidecarBytes:
+    """A sidecar as read from disk: absent, refused unread (with the finding that says why), or its bytes."""
 
-    @property
-    def path(self) -> str:
-        return self.locked.path
-
-    @property
-    def sidecar_path(self) -> str:
-        return sidecar_path_for(self.locked.path)
+    exists: bool
+    data: bytes | None = None
+    refused: Finding | None = None
 
 
 class Project:
-    def __init__(self, lock: Lock) -> None:
+    def __init__(self, root: Path, lock: Lock) -> None:
+        self.root = root.absolute()
         self.lock = lock
-        self.root = lock.project_root
         self.annotations_dir = self.root / ANNOTATIONS
-        self.cache_dir = self.root / CACHE
-        self._models: dict[str, SourceModel] = {}
-        self._source_files: dict[str, Path] = {}
         self._annotations_resolved = self.annotations_dir.resolve()
+        self._source_files: dict[str, Path] = {}
 
     @classmethod
     def open(cls, root: Path | None = None, lock_path: Path | None = None) -> Project:
+        """The project at ``root`` (default: the current folder), with its lock at
+        ``source_snapshot/snapshot.lock`` or ``lock_path``. A lock outside the root is refused: its
+        local sources and snapshot would resolve against another project."""
         root = (root or Path.cwd()).absolute()
-        return cls(load_lock(lock_path.absolute() if lock_path else root / DEFAULT_LOCK))
+        lock_file = (lock_path if lock_path is not None and lock_path.is_absolute() else root / (lock_path or DEFAULT_LOCK))
+        if not lock_file.absolute().is_relative_to(root):
+            fail("C003", f"the lock {lock_file} is outside the project {root}", hint="give a lock inside --root, or change --root")
+        lock = load_lock(lock_file)
+        if lock.project_root.resolve() != root.resolve():
+            fail("C003", f"the lock {lock_file} belongs to the project {lock.project_root}, not {root}",
+                 hint="locks live at <project>/source_snapshot/snapshot.lock")
+        return cls(root, lock)
 
-    # -- sources ----------------------------------------------------------------------------
-    def source_file(self, path: str) -> Path:
-        if path not in self._source_files:  # resolving is a syscall per component; the lock is fixed
-            self._source_files[path] = safe_join(self.lock.source_root, path, what="locked file")
-        return self._source_files[path]
+    # -- sources ----------------------------------------------------------------------------------
+    def source(self, file: LockedFile) -> Source:
+        return self.lock.source_of(file)
 
-    def source_bytes(self, path: str) -> bytes | None:
+    def source_file(self, file: LockedFile) -> Path:
+        if file.key not in self._source_files:  # resolving is a syscall per component; the lock is fixed
+            self._source_files[file.key] = safe_join(self.root, snapshot_path(self.source(file), file), what="locked file",
+                                                     code="P004")
+        return self._source_files[file.key]
+
+    def read_source(self, file: LockedFile) -> bytes | None:
+        """The pulled file's bytes, or None when it is not pulled (or unreadable, or not a plain file)."""
         try:
-            file = self.source_file(path)
-        except AnnotatorError:
+            path = self.source_file(file)
+            if not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
+                return None
+            return path.read_bytes()
+        except (AnnotatorError, OSError):
             return None
-        return file.read_bytes() if file.is_file() else None
 
-    def model(self, path: str, data: bytes | None = None) -> SourceModel | None:
-        data = self.source_bytes(path) if data is None else data
-        if data is None:
-            return None
-        key = _model_key(path, data)
-        if key in self._models:
-            return self._models[key]
-        model = self._cached_extract(key, path, data)
-        self._models[key] = model
-        return model
+    # -- sidecars ---------------------------------------------------------------------------------
+    def sidecar_file(self, file: LockedFile) -> Path:
+        return self.root / sidecar_path(file)
 
-    def has_model(self, path: str, data: bytes) -> bool:
-        key = _model_key(path, data)
-        return key in self._models or self._extract_cache_file(key).exists()
-
-    def remember_model(self, path: str, data: bytes, model: SourceModel) -> None:
-        key = _model_key(path, data)
-        self._models[key] = model
-        write_atomic(self._extract_cache_file(key), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def _extract_cache_file(self, key: str) -> Path:
-        return self.cache_file("extract", key, ".pickle")
-
-    def cache_file(self, kind: str, key: str, suffix: str) -> Path:
-        """Where a cached result lives: keyed by its inputs and by the engine's own code, so an
-        upgrade or a local edit of annotator never serves a result the old code computed."""
-        name = hashlib.sha256(f"{key}\0{code_fingerprint()}".encode()).hexdigest()
-        return self.cache_dir / kind / f"{name}{suffix}"
-
-    def _cached_extract(self, key: str, path: str, data: bytes) -> SourceModel:
-        return disk_cached(self._extract_cache_file(key), SourceModel, lambda: extract(path, data))
-
-    # -- sidecars ---------------------------------------------------------------------------
-    def sidecar_file(self, path: str) -> Path:
-        return self.root / sidecar_path_for(path)
-
-    def sidecar_bytes(self, path: str) -> bytes | LoadResult | None:
-        """The sidecar's bytes; None when there is none; a LoadResult with the reason when refused unread."""
-        display = sidecar_path_for(path)
-        file = self.root / display
-        if not file.exists():
-            return None
+    def read_sidecar(self, file: LockedFile) -> SidecarBytes:
+        display = sidecar_path(file)
+        path = self.root / display
+        if not path.exists() and not path.is_symlink():
+            return SidecarBytes(False)
         try:
-            resolved = safe_join(self.root, display, what="sidecar")  # checked on every read: symlinks can change
-        except AnnotatorError as exc:
-            return LoadResult(None, (Finding(code="S011", message=str(exc), path=display),))
+            resolved = safe_join(self.root, display, what="sidecar", code="S011", where=display)  # checked on every read
+        except AnnotatorError as error:
+            return SidecarBytes(True, refused=error.findings[0])
+        except (OSError, RuntimeError):  # a symlink loop
+            return SidecarBytes(True, refused=Finding("S022", "sidecar is a symlink that loops", display))
         if not resolved.is_relative_to(self._annotations_resolved):
-            return LoadResult(None, (Finding(code="S011", message="sidecar resolves outside annotations/", path=display),))
+            return SidecarBytes(True, refused=Finding("S011", "sidecar resolves outside annotations/", display))
         try:
-            if file.stat().st_size > MAX_SIDECAR_BYTES:
-                return load_sidecar_file(file, display)  # reports the size without reading
-            return file.read_bytes()
+            size = path.stat().st_size
+            if size > MAX_SIDECAR_BYTES:
+                return SidecarBytes(True, refused=Finding("S002", f"sidecar is {size} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
+                                                          display, hint="split the notes or shorten them"))
+            return SidecarBytes(True, data=path.read_bytes())
         except OSError as exc:
-            return LoadResult(None, (Finding(code="S001", message=f"cannot read sidecar: {exc.strerror}", path=display),))
+            return SidecarBytes(True, refused=Finding("S001", f"cannot read sidecar: {exc.strerror}", display))
 
-    def load_sidecar(self, path: str) -> LoadResult | None:
-        raw = self.sidecar_bytes(path)
-        if raw is None or isinstance(raw, LoadResult):
-            return raw
-        return load_sidecar(raw, sidecar_path_for(path))
-
-    def stray_sidecars(self) -> list[Finding]:
-        """Sidecars that belong to no locked file (typos in a path, files dropped from the lock)."""
-        known = {sidecar_path_for(f.path) for f in self.lock.files}
-        findings = []
+    def unexpected_sidecars(self) -> list[Finding]:
+        """Files under annotations/ that no locked file owns: typos in a path, files dropped from the
+        lock, `.yml` instead of `.yaml`, symlinks that loop. Each is a finding, never silently ignored."""
+        known = {sidecar_path(f) for f in self.lock.files}
+        findings: list[Finding] = []
         if not self.annotations_dir.is_dir():
             return findings
-        for file in sorted(self.annotations_dir.rglob(f"*{SUFFIX}")):
-            display = file.relative_to(self.root).as_posix()
-            if display not in known:
-                findings.append(Finding(code="S021", message="sidecar for a file that is not in the snapshot lock",
-                                        path=display, hint="rename it to annotations/<upstream path>.yaml or add the file to the lock"))
+        for folder, dirs, names in os.walk(self.annotations_dir):
+            dirs.sort()
+            for name in sorted(names):
+                path = Path(folder) / name
+                display = path.relative_to(self.root).as_posix()
+                if display in known or name.startswith(".") or name == "sidecar.schema.json" or name == "README.md":
+                    continue
+                if path.is_symlink() and not path.exists():
+                    findings.append(Finding("S022", "a symlink that loops or points nowhere", display, hint="remove it"))
+                elif not name.endswith(SIDECAR_SUFFIX):
+                    findings.append(Finding("S022", f"`{name}` is not a sidecar (sidecars end in `{SIDECAR_SUFFIX}`)", display,
+                                            hint=f"rename it to annotations/<upstream path>{SIDECAR_SUFFIX}"))
+                else:
+                    findings.append(Finding("S021", "sidecar for a file that is not in the snapshot lock", display,
+                                            hint=f"rename it to annotations/<upstream path>{SIDECAR_SUFFIX} or add the file "
+                                                 "with `annotator lock add`"))
         return findings
-
-    # -- analysis ---------------------------------------------------------------------------
-    def analyse(self, path: str) -> FileAnalysis:
-        locked = self.lock.file(path)
-        if locked is None:
-            raise AnnotatorError(f"`{path}` is not in the snapshot lock")
-        model = self.model(path)
-        loaded = self.load_sidecar(path)
-        return analyse_file(locked, model, loaded)
-
-    def analyse_all(self) -> list[FileAnalysis]:
-        return [self.analyse(f.path) for f in self.lock.files]
-
-
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Hash of annotator's own source and schema (read once per process)."""
-    digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    for file in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
-        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
-    return digest.hexdigest()
-
-
-def _model_key(path: str, data: bytes) -> str:
-    return hashlib.sha256(path.encode() + b"\0" + data).hexdigest()
-
-
-def analyse_file(locked: LockedFile, model: SourceModel | None, loaded: LoadResult | None) -> FileAnalysis:
-    """Pure: combine a model and a loaded sidecar into resolved notes and findings."""
-    display = sidecar_path_for(locked.path)
-    findings: list[Finding] = []
-    sidecar = None
-    if loaded is not None:
-        findings.extend(loaded.findings)
-        sidecar = loaded.sidecar
-    if sidecar is not None and sidecar.source != locked.path:
-        findings.append(Finding(code="S020", message=f"`source: {sidecar.source}` does not match this sidecar's place",
-                                path=display, hint=f"use `source: {locked.path}`"))
-    if model is None:
-        findings.append(Finding(code="E001", message=f"source `{locked.path}` is not pulled", path=locked.path,
-                                severity="warning", hint="run `annotator snapshot pull`"))
-        # Notes keep their text without code to resolve against; they are shown, never dropped.
-        unresolved = tuple(ResolvedNote(n, i, State.INTACT, None, None, None)
-                           for n, i in zip(sidecar.notes, note_ids(sidecar))) if sidecar else ()
-        return FileAnalysis(locked, None, sidecar, loaded is not None, unresolved, tuple(findings))
-    findings.extend(model.findings)
-    notes: tuple[ResolvedNote, ...] = ()
-    if sidecar is not None:
-        notes = resolve_sidecar(sidecar, model)
-        for note in notes:
-            findings.extend(note.findings)
-            if note.state is State.CHANGED:
-                findings.append(Finding(code="A020", message=f"code under note `{note.note_id}` changed since it was pinned",
-                                        path=display, line=note.note.line, severity="warning",
-                                        hint="re-read the note against the code, then `annotator pin`"))
-            elif note.state is State.MOVED:
-                findings.append(Finding(code="A022", message=f"note `{note.note_id}` moved to lines {note.span.start}-{note.span.end}",
-                                        path=display, line=note.note.line, severity="warning",
-                                        hint="run `annotator pin` to record the new place"))
-            if not note.pinned and note.state is not State.ORPHANED and not note.is_file_level:
-                findings.append(Finding(code="A021", message=f"note `{note.note_id}` has no fingerprint", path=display,
-                                        line=note.note.line, severity="warning", hint="run `annotator pin`"))
-    return FileAnalysis(locked, model, sidecar, loaded is not None, notes, tuple(findings))
-
-
-def disk_cached(file: Path, expected: type, compute):
-    """``compute()``, remembered in ``file`` (a pickle in the project's own cache, never from a PR);
-    a missing, stale or unreadable entry is simply computed again."""
-    try:
-        with file.open("rb") as handle:
-            cached = pickle.load(handle)
-        if isinstance(cached, expected):
-            return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        pass
-    value = compute()
-    write_atomic(file, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-    return value
-
-
-def write_atomic(file: Path, data: bytes) -> bool:
-    """Write via a temporary file and rename; returns False (and writes nothing) when unchanged."""
-    try:
-        if file.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    file.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, file)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True

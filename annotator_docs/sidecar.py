@@ -8,9 +8,9 @@ validates against the packaged JSON Schema (draft-07), reporting each problem at
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,76 +19,18 @@ import jsonschema
 import yaml
 
 from .extract.yaml_keys import YAML_ONLY_BREAKS
-from .model import Finding
+from .findings import Finding, excerpt
+from .models import DataFlow, LoadResult, Note, Priority, Sidecar
 
 MAX_SIDECAR_BYTES = 1 << 20
 MAX_DEPTH = 12
-SUFFIX = ".yaml"
 SCHEMA_MODELINE = "# yaml-language-server: $schema="
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 _PLAIN_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list", dict: "mapping"}
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
-    index: int  # position in the sidecar's notes list
-    line: int  # where the note starts in the sidecar (for messages)
-    symbol: str | None = None
-    section: str | None = None
-    quote: str | None = None
-    lines: int | None = None
-    end_quote: str | None = None
-    line_hint: int | None = None
-    fingerprint: str | None = None
-    id: str | None = None
-    title: str = ""
-    what: str = ""
-    why: str = ""
-    how: str = ""
-    body: str = ""
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(t for t in (self.what, self.why, self.how, self.body) if t.strip())
-
-    @property
-    def has_anchor(self) -> bool:
-        return any(v is not None for v in (self.symbol, self.section, self.quote, self.line_hint))
-
-
-@dataclass(frozen=True, slots=True)
-class DataFlow:
-    origin: str = ""
-    processing: str = ""
-    destination: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Sidecar:
-    path: str  # project-relative path of the sidecar, for messages
-    source: str
-    title: str = ""
-    priority: str = "normal"
-    overview: str = ""
-    role: str = ""
-    key_innovations: tuple[str, ...] = ()
-    data_flow: DataFlow = DataFlow()
-    takeaways: tuple[str, ...] = ()
-    notes: tuple[Note, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    sidecar: Sidecar | None
-    findings: tuple[Finding, ...]
-
-
-def sidecar_path_for(source: str) -> str:
-    return f"annotations/{source}{SUFFIX}"
-
-
-@lru_cache(maxsize=1)
+@cache
 def schema() -> dict[str, Any]:
     return json.loads(resources.files("annotator_docs.schema").joinpath("sidecar.schema.json").read_text("utf-8"))
 
@@ -148,12 +90,10 @@ def load_sidecar(data: bytes, display_path: str) -> LoadResult:
     problem = _check_structure(node, depth=0)
     if problem:
         return LoadResult(None, (Finding(path=display_path, **problem),))
-    try:
-        data_tree = _construct(node)
-    except (yaml.YAMLError, ValueError, OverflowError) as exc:
-        mark = getattr(exc, "problem_mark", None) or node.start_mark
-        return _fail(display_path, mark.line + 1, mark.column + 1, "S004", f"YAML value cannot be read ({exc.__class__.__name__})",
-                     "quote the value")
+    constructed = _construct(node, yaml.constructor.SafeConstructor())  # one per load: nothing outlives it
+    if isinstance(constructed, Finding):
+        return LoadResult(None, (dataclasses.replace(constructed, path=display_path),))
+    data_tree = constructed
 
     findings = _schema_findings(data_tree, node, display_path)
     if findings:
@@ -196,16 +136,37 @@ def _check_structure(node: yaml.Node, depth: int) -> dict[str, Any] | None:
     return None
 
 
-def _construct(node: yaml.Node) -> Any:
-    """Build plain data from a checked node tree (scalars resolved as YAML 1.1, like PyYAML)."""
+def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    """Plain data from a checked node tree, scalars resolved as YAML 1.1 reads them, except the two
+    readings that silently change a value: dates and base-60 numbers (`lines: 1:30` is 90)."""
     if isinstance(node, yaml.MappingNode):
-        return {key.value: _construct(value) for key, value in node.value}
+        out = {}
+        for key, value in node.value:
+            item = _construct(value, constructor)
+            if isinstance(item, Finding):
+                return item
+            out[key.value] = item
+        return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item) for item in node.value]
-    return _SCALARS.construct_object(node, deep=True)
-
-
-_SCALARS = yaml.SafeLoader("")
+        items = []
+        for child in node.value:
+            item = _construct(child, constructor)
+            if isinstance(item, Finding):
+                return item
+            items.append(item)
+        return items
+    mark = node.start_mark
+    if node.tag.endswith(":timestamp"):
+        return Finding("S013", f"`{excerpt(node.value)}` is read as a date", "", mark.line + 1, mark.column + 1,
+                       hint="put it in quotes")
+    if node.tag.endswith((":int", ":float")) and ":" in node.value:
+        return Finding("S013", f"`{excerpt(node.value)}` is read as a base-60 number", "", mark.line + 1, mark.column + 1,
+                       hint="write the number plainly, or quote it if it is text")
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        return Finding("S004", f"YAML value cannot be read ({exc.__class__.__name__})", "", mark.line + 1, mark.column + 1,
+                       hint="quote the value")
 
 
 def _node_at(node: yaml.Node, path) -> yaml.Node:
@@ -223,7 +184,7 @@ def _node_at(node: yaml.Node, path) -> yaml.Node:
     return node
 
 
-@lru_cache(maxsize=1)
+@cache
 def _validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(schema())
 
@@ -248,24 +209,41 @@ def _schema_findings(data: Any, root: yaml.Node, display_path: str) -> list[Find
 
 
 def _explain(error: jsonschema.ValidationError, node: yaml.Node, where: str) -> tuple[str, str]:
-    if error.validator == "type":
-        found = _PLAIN_TYPES.get(type(error.instance), type(error.instance).__name__)
+    """Our own words for a schema error, quoting at most a short excerpt of the offending value
+    (jsonschema's messages repeat the whole value, which can be megabytes)."""
+    kind, limit, value = error.validator, error.validator_value, error.instance
+    if kind == "type":
+        found = _PLAIN_TYPES.get(type(value), type(value).__name__)
         hint = ""
-        if isinstance(error.instance, bool) and isinstance(node, yaml.ScalarNode):
-            hint = f"YAML 1.1 reads `{node.value}` as {str(error.instance).lower()}; put it in quotes"
-        elif isinstance(error.instance, (int, float)) and isinstance(node, yaml.ScalarNode):
-            hint = f"YAML reads `{node.value}` as a number; put it in quotes"
-        return f"{where}: expected {error.validator_value}, found {found}", hint
-    if error.validator == "additionalProperties":
+        if isinstance(value, bool) and isinstance(node, yaml.ScalarNode):
+            hint = f"YAML 1.1 reads `{excerpt(node.value)}` as {str(value).lower()}; put it in quotes"
+        elif isinstance(value, (int, float)) and isinstance(node, yaml.ScalarNode):
+            hint = f"YAML reads `{excerpt(node.value)}` as a number; put it in quotes"
+        return f"{where}: expected {limit}, found {found}", hint
+    if kind == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"{where}: {error.message}", f"allowed keys: {allowed}"
-    if error.validator == "anyOf" and where.startswith(".notes"):
+        extra = sorted(set(value) - set(error.schema.get("properties", {}))) if isinstance(value, dict) else []
+        return f"{where}: unknown key `{excerpt(extra[0] if extra else '?')}`", f"allowed keys: {allowed}"
+    if kind == "anyOf" and where.startswith(".notes"):
         return f"{where}: a note needs text in `body`, `what`, `why` or `how`", "add at least one of them"
-    if error.validator == "enum":
-        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}", ""
-    if error.validator == "pattern" and where == ".source":
-        return f"{where}: must be a relative upstream path without `.` or `..` parts", ""
-    return f"{where}: {error.message}", ""
+    if kind == "enum":
+        return f"{where}: `{excerpt(value)}` is not one of {', '.join(map(str, limit))}", ""
+    if kind == "pattern" and where == ".source":
+        return f"{where}: must be a relative upstream path without `.` or `..` parts or control characters", ""
+    if kind == "pattern" and isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"{where}: must be one line without control characters", "remove line breaks, tabs and escape codes"
+    if kind == "pattern":
+        return f"{where}: `{excerpt(value)}` is not in the expected form", ""
+    if kind in ("maxLength", "minLength"):
+        return f"{where}: {len(value)} characters; the limit is {'at most' if kind == 'maxLength' else 'at least'} {limit}", \
+            "split the note or shorten it" if kind == "maxLength" else ""
+    if kind in ("maxItems", "minItems"):
+        return f"{where}: {len(value)} items; the limit is {'at most' if kind == 'maxItems' else 'at least'} {limit}", ""
+    if kind in ("minimum", "maximum"):
+        return f"{where}: {excerpt(value)} is {'below' if kind == 'minimum' else 'above'} {limit}", ""
+    if kind == "dependencies":
+        return f"{where}: {excerpt(error.message, 120)}", "`lines` and `end_quote` end a `quote`"
+    return f"{where}: {excerpt(error.message, 120)}", ""
 
 
 def _build(data: dict[str, Any], root: yaml.Node, display_path: str) -> Sidecar:
@@ -276,11 +254,11 @@ def _build(data: dict[str, Any], root: yaml.Node, display_path: str) -> Sidecar:
         notes.append(
             Note(
                 index=index,
-                line=node.start_mark.line + 1,
+                sidecar_line=node.start_mark.line + 1,
                 symbol=raw.get("symbol"),
                 section=raw.get("section"),
                 quote=raw.get("quote"),
-                lines=raw.get("lines"),
+                quote_length=raw.get("lines"),
                 end_quote=raw.get("end_quote"),
                 line_hint=raw.get("line"),
                 fingerprint=raw.get("fingerprint"),
@@ -294,10 +272,10 @@ def _build(data: dict[str, Any], root: yaml.Node, display_path: str) -> Sidecar:
         )
     flow = data.get("data_flow") or {}
     return Sidecar(
-        path=display_path,
+        sidecar_file=display_path,
         source=data["source"],
         title=data.get("title", ""),
-        priority=data.get("priority", "normal"),
+        priority=Priority(data.get("priority", "normal")),
         overview=data.get("overview", ""),
         role=data.get("role", ""),
         key_innovations=tuple(data.get("key_innovations") or ()),

@@ -1,8 +1,10 @@
-"""Stage 1: bring the locked upstream files into ``source_snapshot/`` and verify them.
+"""Stage 1: bring every source's locked files into the project and verify them.
 
-Every reader returns ``{path: bytes}`` for the locked paths; :func:`pull` checks every
-sha256 before anything on disk changes, then swaps the files in with interrupts held
-back, so a failure, a mismatch or Ctrl-C leaves the previous snapshot as it was.
+Readers return ``{path: bytes}`` for one source's locked paths: per-file download from GitHub at the
+pinned commit (the default: a few files of a large repository), the GitHub archive, a local git clone
+or bare mirror, or a working tree. :func:`pull` checks every sha256 of every source before anything
+on disk changes, then swaps the files in with interrupts held back, so a failure, a mismatch or
+Ctrl-C leaves the previous snapshot as it was.
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
-from .errors import AnnotatorError
-from .lock import Lock, safe_join
+from .findings import AnnotatorError, Finding, fail
+from .layout import snapshot_path
+from .models import Lock, LockedFile, Source
+from .paths import safe_join, writable_dir
 
 MAX_FILE_BYTES = 50 << 20
 MAX_ARCHIVE_BYTES = 512 << 20
+ATTEMPTS = 3
 _CHUNK = 1 << 16
 Progress = Callable[[str], None]
 
@@ -35,40 +41,79 @@ def _quiet(_: str) -> None:
     pass
 
 
-# -- readers -------------------------------------------------------------------------------
+# -- readers -------------------------------------------------------------------------------------
+def read_from_github(source: Source, paths: Iterable[str], progress: Progress = _quiet, timeout: float = 60) -> dict[str, bytes]:
+    """Each file from raw.githubusercontent.com at the pinned commit (over HTTPS, retried)."""
+    found = {}
+    paths = list(paths)
+    for number, path in enumerate(paths, start=1):
+        progress(f"{source.name}: downloading {number}/{len(paths)} {path}")
+        url = source.raw_url(path)
+        with tempfile.TemporaryFile() as spool:
+            try:
+                _download(url, spool, _quiet, timeout, limit=MAX_FILE_BYTES)
+            except _NotFound:
+                continue  # reported as missing by the caller
+            spool.seek(0)
+            found[path] = spool.read()
+    return found
+
+
 def read_from_archive(url: str, paths: Iterable[str], progress: Progress = _quiet, timeout: float = 60) -> dict[str, bytes]:
     """Download a GitHub-style ``.tar.gz`` (one top-level folder) and read only ``paths`` from it."""
     wanted = set(paths)
     with tempfile.TemporaryFile() as spool:
-        _download(url, spool, progress, timeout)
+        try:
+            _download(url, spool, progress, timeout, limit=MAX_ARCHIVE_BYTES)
+        except _NotFound:
+            fail("P001", f"download failed: HTTP 404 for {url}", hint="check repository and commit in the lock")
         spool.seek(0)
         try:
             with tarfile.open(fileobj=spool, mode="r:gz") as archive:
                 return _read_members(archive, wanted, url)
         except (tarfile.TarError, EOFError, OSError) as exc:
-            raise AnnotatorError(f"{url}: not a readable .tar.gz archive ({exc})") from None
+            fail("P002", f"{url}: not a readable .tar.gz archive ({exc})")
 
 
-def _download(url: str, sink, progress: Progress, timeout: float) -> None:
+class _NotFound(Exception):
+    pass
+
+
+def _download(url: str, sink: BinaryIO, progress: Progress, timeout: float, limit: int) -> None:
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost", "file://")):
-        raise AnnotatorError(f"refusing to download over plain HTTP: {url}")
-    request = urllib.request.Request(url, headers={"User-Agent": "annotator"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while chunk := response.read(_CHUNK):
-                sink.write(chunk)
-                done += len(chunk)
-                if done > MAX_ARCHIVE_BYTES:
-                    raise AnnotatorError(f"{url}: archive larger than {MAX_ARCHIVE_BYTES >> 20} MiB; refusing")
-                share = f" ({100 * done // total}%)" if total else ""
-                progress(f"downloading {url}: {done / 1e6:.1f} MB{share}")
-    except urllib.error.HTTPError as exc:
-        raise AnnotatorError(f"download failed: HTTP {exc.code} {exc.reason} for {url}; check repository and commit in the lock") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise AnnotatorError(f"download failed: network error ({reason}) for {url}; try --from-git with a local mirror") from None
+        fail("P001", f"refusing to download over plain HTTP: {url}")
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            sink.seek(0)
+            sink.truncate()
+            _fetch(url, sink, progress, timeout, limit)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise _NotFound from None
+            if exc.code < 500 or attempt == ATTEMPTS:
+                fail("P001", f"download failed: HTTP {exc.code} {exc.reason} for {url}",
+                     hint="check repository and commit in the lock")
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            if attempt == ATTEMPTS:
+                reason = getattr(exc, "reason", exc)
+                fail("P001", f"download failed after {ATTEMPTS} attempts: network error ({reason}) for {url}",
+                     hint="offline? pull from a local mirror: `annotator snapshot pull --from-git NAME=DIR`")
+        time.sleep(0.5 * 2 ** (attempt - 1))
+
+
+def _fetch(url: str, sink: BinaryIO, progress: Progress, timeout: float, limit: int) -> None:
+    request = urllib.request.Request(url, headers={"User-Agent": "annotator-docs"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        done = 0
+        while chunk := response.read(_CHUNK):
+            sink.write(chunk)
+            done += len(chunk)
+            if done > limit:
+                fail("P002", f"{url}: larger than {limit >> 20} MiB; refusing")
+            share = f" ({100 * done // total}%)" if total else ""
+            progress(f"downloading {url}: {done / 1e6:.1f} MB{share}")
 
 
 def _read_members(archive: tarfile.TarFile, wanted: set[str], label: str) -> dict[str, bytes]:
@@ -77,14 +122,14 @@ def _read_members(archive: tarfile.TarFile, wanted: set[str], label: str) -> dic
         name = member.name
         parts = PurePosixPath(name).parts
         if name.startswith("/") or ".." in parts:
-            raise AnnotatorError(f"{label}: archive member `{name}` has an absolute or `..` path; refusing the archive")
+            fail("P002", f"{label}: archive member `{name}` has an absolute or `..` path; refusing the archive")
         inner = "/".join(parts[1:])  # strip the "<repo>-<commit>/" folder
         if inner not in wanted:
             continue
         if not member.isfile():
-            raise AnnotatorError(f"{label}: archive member `{name}` is a link or special file; refusing it")
+            fail("P002", f"{label}: archive member `{name}` is a link or special file; refusing it")
         if member.size > MAX_FILE_BYTES:
-            raise AnnotatorError(f"{label}: `{inner}` is larger than {MAX_FILE_BYTES >> 20} MiB")
+            fail("P002", f"{label}: `{inner}` is larger than {MAX_FILE_BYTES >> 20} MiB")
         stream = archive.extractfile(member)
         found[inner] = stream.read() if stream else b""
     return found
@@ -93,25 +138,27 @@ def _read_members(archive: tarfile.TarFile, wanted: set[str], label: str) -> dic
 def read_from_git(repo_dir: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes]:
     """Read files at ``commit`` from a clone or bare mirror."""
     if not repo_dir.is_dir():
-        raise AnnotatorError(f"{repo_dir}: no such directory")
+        fail("P002", f"{repo_dir}: no such directory")
     base = ["git", "-C", str(repo_dir)]
     try:
         probe = subprocess.run([*base, "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, text=True)
     except FileNotFoundError:
-        raise AnnotatorError("git is not installed; install git or use --from-dir / the default download") from None
+        fail("P002", "git is not installed", hint="install git, or use --from-dir or the default download")
     if probe.returncode != 0:
         detail = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "unknown commit"
-        raise AnnotatorError(f"{repo_dir}: commit {commit} is not in this repository ({detail})")
+        fail("P002", f"{repo_dir}: commit {commit} is not in this repository ({detail})",
+             hint="fetch it into the mirror, or give the mirror of the right repository")
     found: dict[str, bytes] = {}
     for path in paths:
-        kind = subprocess.run([*base, "cat-file", "-t", f"{commit}:{path}"], capture_output=True, text=True)
-        if kind.returncode != 0:
+        listed = subprocess.run([*base, "ls-tree", "-z", commit, "--", path], capture_output=True)
+        entry = listed.stdout.split(b"\0")[0].decode("utf-8", "replace") if listed.stdout else ""
+        if not entry:
             continue  # reported as missing by the caller
-        if kind.stdout.strip() != "blob":
-            raise AnnotatorError(f"{repo_dir}: `{path}` at {commit[:12]} is a {kind.stdout.strip()}, not a file")
-        mode = subprocess.run([*base, "ls-tree", commit, "--", path], capture_output=True, text=True).stdout.split()
-        if mode and mode[0] == "120000":
-            raise AnnotatorError(f"{repo_dir}: `{path}` at {commit[:12]} is a symbolic link; refusing it")
+        mode, kind = entry.split()[:2]
+        if mode == "120000":
+            fail("P002", f"{repo_dir}: `{path}` at {commit[:12]} is a symbolic link; refusing it")
+        if kind != "blob":
+            fail("P002", f"{repo_dir}: `{path}` at {commit[:12]} is a {kind}, not a file")
         blob = subprocess.run([*base, "cat-file", "blob", f"{commit}:{path}"], capture_output=True)
         found[path] = blob.stdout
     return found
@@ -120,88 +167,94 @@ def read_from_git(repo_dir: Path, commit: str, paths: Iterable[str]) -> dict[str
 def read_from_dir(source_dir: Path, paths: Iterable[str]) -> dict[str, bytes]:
     """Read files from a working tree, refusing any that resolve outside it."""
     if not source_dir.is_dir():
-        raise AnnotatorError(f"{source_dir}: no such directory")
+        fail("P002", f"{source_dir}: no such directory")
     found: dict[str, bytes] = {}
     for path in paths:
-        target = safe_join(source_dir, path, what=f"{source_dir}: file")
+        target = safe_join(source_dir, path, what=f"{source_dir}: file", code="P002")
         if target.is_file():
             if target.stat().st_size > MAX_FILE_BYTES:
-                raise AnnotatorError(f"{target}: larger than {MAX_FILE_BYTES >> 20} MiB")
+                fail("P002", f"{target}: larger than {MAX_FILE_BYTES >> 20} MiB")
             found[path] = target.read_bytes()
     return found
 
 
-# -- verify and install ---------------------------------------------------------------------
+# -- verify and install ------------------------------------------------------------------------------
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+_UNCHANGED = "nothing was changed: the snapshot is as it was; check the lock's commit and the mirror"
 
 
-def check_contents(lock: Lock, contents: dict[str, bytes]) -> list[Problem]:
+def check_contents(source: Source, contents: dict[str, bytes]) -> list[Finding]:
     problems = []
-    for locked in lock.files:
-        data = contents.get(locked.path)
+    for file in source.files:
+        data = contents.get(file.path)
         if data is None:
-            problems.append(Problem(locked.path, "missing"))
-        elif locked.sha256 and sha256_of(data) != locked.sha256:
-            problems.append(Problem(locked.path, f"sha256 mismatch: expected {locked.sha256}, found {sha256_of(data)}"))
+            problems.append(Finding("P003", f"{source.name}: `{file.path}` missing at {source.commit or 'the source'}", file.key,
+                                    hint=_UNCHANGED))
+        elif file.sha256 and sha256_of(data) != file.sha256:
+            problems.append(Finding("P003", f"{source.name}: `{file.path}` sha256 mismatch: expected {file.sha256}, "
+                                            f"found {sha256_of(data)}", file.key, hint=_UNCHANGED))
     return problems
 
 
-def verify(lock: Lock) -> list[Problem]:
+def verify(project_root: Path, lock: Lock) -> list[Finding]:
     """Problems with the files on disk (empty when every locked file is present with its hash)."""
-    root = lock.source_root
     problems = []
-    for locked in lock.files:
-        try:
-            target = safe_join(root, locked.path, what="locked file")
-        except AnnotatorError as exc:
-            problems.append(Problem(locked.path, str(exc)))
-            continue
-        if not target.is_file():
-            problems.append(Problem(locked.path, "missing (run `annotator snapshot pull`)"))
-        elif locked.sha256 and sha256_of(target.read_bytes()) != locked.sha256:
-            problems.append(
-                Problem(locked.path, f"sha256 mismatch: expected {locked.sha256}, found {sha256_of(target.read_bytes())}")
-            )
+    for source in lock.sources:
+        for file in source.files:
+            try:
+                target = safe_join(project_root, snapshot_path(source, file), what="locked file", code="P004")
+            except AnnotatorError as error:
+                problems.extend(error.findings)
+                continue
+            if not target.is_file():
+                problems.append(Finding("P003", "missing (run `annotator snapshot pull`)", file.key))
+            elif file.sha256 and sha256_of(target.read_bytes()) != file.sha256:
+                problems.append(Finding("P003", f"sha256 mismatch: expected {file.sha256}, found {sha256_of(target.read_bytes())}",
+                                        file.key))
     return problems
 
 
-def pull(lock: Lock, contents: dict[str, bytes]) -> list[str]:
-    """Check ``contents`` against the lock, then install them; returns the paths written."""
-    if not lock.is_pinned:
-        raise AnnotatorError("this lock names a local source tree; there is nothing to pull")
-    problems = check_contents(lock, contents)
+def pull(project_root: Path, lock: Lock, contents: dict[str, dict[str, bytes]]) -> list[LockedFile]:
+    """Check every source's ``contents`` against the lock, then install them all; returns what was written."""
+    problems = [p for source in lock.sources if source.name in contents for p in check_contents(source, contents[source.name])]
     if problems:
-        listing = "; ".join(str(p) for p in problems)
-        raise AnnotatorError(f"snapshot left unchanged: {len(problems)} problem(s): {listing}")
-    root = lock.source_root
-    staging = Path(tempfile.mkdtemp(prefix=".pull-", dir=root))
+        raise AnnotatorError(*problems[:20])
+    written: list[tuple[Path, bytes, LockedFile]] = []
+    for source in lock.sources:
+        if source.name not in contents:
+            continue
+        if not source.is_pinned:
+            fail("C002", f"source `{source.name}` is a local tree; there is nothing to pull")
+        folder = writable_dir(project_root / source.snapshot_dir, project_root, what="snapshot folder")
+        for file in source.files:
+            target = safe_join(project_root, snapshot_path(source, file), what="locked file", code="P004")
+            written.append((target, contents[source.name][file.path], file))
+        folder.mkdir(parents=True, exist_ok=True)
+    if not written:
+        return []
+    staging_root = writable_dir(project_root / "source_snapshot", project_root, what="snapshot folder")
+    staging_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".pull-", dir=staging_root))
     try:
-        for locked in lock.files:
-            staged = staging / locked.path
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            staged.write_bytes(contents[locked.path])
+        staged = []
+        for index, (target, data, _) in enumerate(written):
+            temporary = staging / str(index)
+            temporary.write_bytes(data)
+            staged.append((temporary, target))
         with _interrupts_held():
-            for locked in lock.files:
-                target = safe_join(root, locked.path, what="locked file")
+            for temporary, target in staged:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / locked.path, target)
+                os.replace(temporary, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [f.path for f in lock.files]
+    return [file for _, _, file in written]
 
 
 @contextmanager
-def _interrupts_held():
+def _interrupts_held() -> Iterator[None]:
     """Hold SIGINT/SIGTERM while files are swapped in, so an interrupt cannot leave a mix."""
     if sys.platform == "win32":
         yield

@@ -30,6 +30,18 @@ def project(project_dir: Path) -> Project:
 
 
 @pytest.fixture
+def engine(project):
+    from annotator_docs.cache import Cache
+    from annotator_docs.engine import Engine
+
+    return Engine(project, Cache(None))
+
+
+def analysis_of(engine, key: str):
+    return next(a for a in engine.analyses() if a.file.key == key)
+
+
+@pytest.fixture
 def run(capsys):
     """Run the CLI in-process: returns (exit code, stdout, stderr)."""
 
@@ -47,7 +59,8 @@ def real_snapshot_present() -> bool:
     from annotator_docs import snapshot
     from annotator_docs.lock import load_lock
 
-    return not snapshot.verify(load_lock(REAL_LOCK))
+    lock = load_lock(REAL_LOCK)
+    return not snapshot.verify(lock.project_root, lock)
 
 
 needs_snapshot = pytest.mark.skipif(not real_snapshot_present(), reason="open-r1 snapshot not pulled (annotator snapshot pull)")
@@ -56,8 +69,36 @@ needs_snapshot = pytest.mark.skipif(not real_snapshot_present(), reason="open-r1
 @pytest.fixture(scope="session")
 def real_project() -> Project:
     if not real_snapshot_present():
-        pytest.skip("open-r1 snapshot not pulled")
+        pytest.skip("the snapshot is not pulled (annotator snapshot pull)")
     return Project.open(REPO)
+
+
+@pytest.fixture(scope="session")
+def real_build(real_project):
+    """One build of the real site, shared by every test that reads its pages (the expensive part)."""
+    from annotator_docs.cache import Cache
+    from annotator_docs.engine import Engine
+    from annotator_docs.site import build_site
+
+    return build_site(Engine(real_project, Cache(None)), with_history=False)
+
+
+def real_model(project: Project, key: str):
+    """The extracted model of a locked file, through the public stages (read, then extract)."""
+    from annotator_docs.extract import extract
+
+    file = project.lock.file(key)
+    assert file is not None, key
+    data = project.read_source(file)
+    assert data is not None, key
+    return extract(file.path, data)
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Change a fixture file; fails when ``old`` is not there (a silent no-op would test nothing)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= count, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def write_site(project: Path, *, features: str = "", extra: str = "") -> Path:

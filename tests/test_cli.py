@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+from .conftest import edit
+
 SIDE = "annotations/trainer/train_grpo.py.yaml"
 
 
@@ -22,7 +24,7 @@ def test_check_reports_an_unknown_symbol_with_did_you_mean(run, project_dir):
     code, out, _ = run("--root", project_dir, "check", "trainer/train_grpo.py")
     assert code == 1
     line = next(n for n, text in enumerate(sidecar.read_text().splitlines(), 1) if "make_promt" in text)
-    assert f"{SIDE}:{line}:1: A001 unknown symbol `main.make_promt` in trainer/train_grpo.py (hint: did you mean `main.make_prompt`?)" in out
+    assert f"{SIDE}:{line}:1: A001 symbol `main.make_promt` not found in trainer/train_grpo.py (hint: did you mean `main.make_prompt`?)" in out
 
 
 def test_check_json_format(run, project_dir):
@@ -62,10 +64,11 @@ def test_strict_fails_on_missing_fingerprints(run, project_dir):
 
 def test_strict_fails_on_changed_code(run, project_dir):
     source = project_dir / "src/trainer/train_grpo.py"
-    source.write_text(source.read_text().replace('return [{"role": "user"', 'return [{"role": "human"'))
+    edit(source, 'return [{"role": "user"', 'return [{"role": "human"')
     assert run("--root", project_dir, "check")[0] == 0
     code, out, _ = run("--root", project_dir, "check", "--strict")
-    assert code == 1 and "A020 code under note `main.make_prompt` changed since it was pinned" in out
+    assert code == 1
+    assert "A020 note `main.make_prompt` needs review: the code at lines 35-36 differs from the code the note was pinned to" in out
 
 
 def test_stray_sidecar_is_reported(run, project_dir):
@@ -107,15 +110,16 @@ def test_init_never_overwrites(run, project_dir):
 
 def test_pin_after_a_move_changes_only_pinned_keys(run, project_dir):
     source = project_dir / "src/trainer/train_grpo.py"
-    source.write_text(source.read_text().replace("import sys\n", "import sys\n" + "\n" * 20))
+    edit(source, "import sys\n", "import sys\n" + "\n" * 20)
     code, out, _ = run("--root", project_dir, "check", "--strict")
-    assert code == 1 and "A022 note `main` moved to lines 33-66" in out
+    assert code == 1 and "A022 note `main` moved: moved from line 13 to 33" in out
     before = (project_dir / SIDE).read_text().splitlines()
     assert run("--root", project_dir, "pin")[0] == 0
     after = (project_dir / SIDE).read_text().splitlines()
     assert len(before) == len(after)
     changed = [(a, b) for a, b in zip(before, after) if a != b]
-    assert changed and all(a.strip().startswith("line:") and b.strip().startswith("line:") for a, b in changed)
+    assert changed and all(a.strip().split(":")[0] == b.strip().split(":")[0] in ("line", "fingerprint") for a, b in changed)
+    assert any(b.strip().startswith("line:") for _, b in changed)
     assert run("--root", project_dir, "check", "--strict")[0] == 0
 
 
@@ -167,12 +171,21 @@ def test_drift_against_another_tree(run, project_dir, tmp_path):
     (other / "trainer/train_grpo.py").write_text(text)
     code, out, err = run("--root", project_dir, "drift", "--from-dir", other)
     assert code == 1
-    assert "orphaned main.make_prompt (not found); closest: main.build_prompt" in out
-    assert "changed  main-Load-tokenizer" in out
+    lines = out.splitlines()
+    assert lines[0].startswith("drift of local against ") and lines[0].endswith(": 8 notes: 3 changed, 1 orphaned, 0 moved, 4 intact (0 reformatted)")
+    assert lines[2].split() == ["trainer/train_grpo.py", "3", "1", "0", "2"]  # the summary comes first
+    orphan = next(line for line in lines if line.startswith("annotations/") and " orphaned " in line)
+    assert orphan.endswith("orphaned main.make_prompt (-): symbol `main.make_prompt` not found in trainer/train_grpo.py; "
+                           "closest: main.build_prompt (0.73)")
+    assert any("changed  main-Load-tokenizer (L23-27 -> L23-27)" in line for line in lines)
     assert '+    tokenizer = {"vocab": config.vocab_size * 2}' in out
+    assert not any(line.startswith("annotations/") and " intact " in line for line in lines)  # only what needs attention, unless --all
+    assert sum(line.startswith("annotations/") and " intact " in line for line in run("--root", project_dir, "drift", "--from-dir", other, "--all")[1].splitlines()) == 4
     code, out, _ = run("--root", project_dir, "drift", "--from-dir", other, "--format", "json")
-    states = {entry["note"]: entry["state"] for entry in json.loads(out)}
+    report = json.loads(out)
+    states = {entry["note"]: entry["state"] for entry in report["notes"]}
     assert states["main.make_prompt"] == "orphaned" and states["logger"] == "intact"
+    assert report["totals"] == {"intact": 4, "moved": 0, "changed": 3, "orphaned": 1, "reformatted": 0}
 
 
 def test_drift_unchanged_tree_exits_0(run, project_dir):
@@ -181,4 +194,56 @@ def test_drift_unchanged_tree_exits_0(run, project_dir):
 
 def test_drift_from_git_needs_a_commit(run, project_dir):
     code, _, err = run("--root", project_dir, "drift", "--from-git", project_dir)
-    assert code == 2 and "--from-git needs --commit SHA" in err
+    assert code == 2 and "C002 --from-git needs --commit (a SHA or a tag)" in err
+
+
+def test_pin_never_marks_changed_code_reviewed_unless_accepted(run, project_dir):
+    edit(project_dir / "src/trainer/train_grpo.py", 'return [{"role": "user"', 'return [{"role": "human"')
+    pinned = {'fingerprint: "5b92876bfd196c4b:1b05e858b94e4094"', 'fingerprint: "825f1e8e27a45a13:08d5507c30a59390"'}
+    assert all(value in (project_dir / SIDE).read_text() for value in pinned)  # main and main.make_prompt
+    code, out, err = run("--root", project_dir, "pin")
+    assert code == 0 and "main.make_prompt: not pinned: left as it is: its code changed" in out
+    assert "2 changed note(s) left for review" in err
+    assert all(value in (project_dir / SIDE).read_text() for value in pinned)  # the changed notes stay unreviewed
+    assert run("--root", project_dir, "check", "--strict")[0] == 1
+    code, out, err = run("--root", project_dir, "pin", "--accept", "main.make_prompt")
+    assert code == 0 and "accepting main.make_prompt: the code at lines 35-36 differs" in err
+    assert '       36 | ' in err  # the code the note will describe is shown before it is written
+    code, out, _ = run("--root", project_dir, "check", "--strict")
+    assert code == 1 and "note `main` needs review" in out and "make_prompt" not in out
+    assert run("--root", project_dir, "pin", "--accept", "all")[0] == 0
+    assert run("--root", project_dir, "check", "--strict")[0] == 0
+
+
+def test_a_typo_in_a_new_note_is_an_error_that_pin_does_not_rename(run, project_dir):
+    sidecar = project_dir / SIDE
+    edit(sidecar, '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
+         '  - symbol: "loger"\n')
+    code, out, _ = run("--root", project_dir, "check")
+    assert code == 1 and "A001 symbol `loger` not found in trainer/train_grpo.py (hint: did you mean `logger`?)" in out
+    run("--root", project_dir, "pin")
+    note = sidecar.read_text().split('  - symbol: "loger"\n')[1].split("  - ")[0]
+    assert note == '    body: "A module logger."\n'  # neither renamed nor pinned
+
+
+def test_github_format_cannot_be_made_to_print_a_workflow_command(run, project_dir):
+    edit(project_dir / SIDE, 'quote: "for step in range(config.steps):"', 'quote: "x %0A::error file=forged::pwned"')
+    code, out, _ = run("--root", project_dir, "check", "--format", "github")
+    assert code == 1
+    lines = out.splitlines()
+    assert all(line.startswith(("::error ", "::warning ")) for line in lines)
+    forged = next(line for line in lines if "pwned" in line)
+    assert "%250A" in forged and forged.count("::") == 2 + forged.split("::", 2)[2].count("::")
+    assert not any(line.startswith("::error file=forged") for line in lines)
+
+
+def test_strict_means_the_same_everywhere(run, project_dir, tmp_path):
+    # one unpinned note: a warning. check, generate and a strict mkdocs build all fail on it in strict mode (exit 1)
+    sidecar = project_dir / SIDE
+    edit(sidecar, '    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n', "")
+    assert run("--root", project_dir, "check")[0] == 0
+    assert run("--root", project_dir, "check", "--strict")[0] == 1
+    assert run("--root", project_dir, "generate", "--out", tmp_path / "out")[0] == 0
+    code, out, err = run("--root", project_dir, "generate", "--out", tmp_path / "strict", "--strict")
+    assert code == 1 and "A021 note `logger` has no fingerprint" in out and "nothing written" in err
+    assert not (tmp_path / "strict").exists()

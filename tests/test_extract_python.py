@@ -11,9 +11,9 @@ import pytest
 
 from annotator_docs.extract import decode_lines, extract
 from annotator_docs.extract.python import extract_python
-from annotator_docs.model import Span, SymbolKind
+from annotator_docs.models import Span, SymbolKind
 
-from .conftest import FIXTURE_PROJECT, needs_snapshot
+from .conftest import FIXTURE_PROJECT, needs_snapshot, real_model
 
 
 def model_of(source: str, path: str = "pkg/mod.py"):
@@ -22,7 +22,7 @@ def model_of(source: str, path: str = "pkg/mod.py"):
 
 def test_training_script_symbols_and_spans():
     model = extract("trainer/train_grpo.py", (FIXTURE_PROJECT / "src/trainer/train_grpo.py").read_bytes())
-    symbols = {s.path: s for s in model.symbols}
+    symbols = {s.qualname: s for s in model.symbols}
     assert symbols["main"].kind is SymbolKind.FUNCTION
     assert symbols["main"].span == Span(13, 46)
     assert symbols["main"].signature == "def main(config: TrainConfig) -> dict"
@@ -59,7 +59,7 @@ def test_relative_imports_resolve_against_the_package():
 
 def test_registry_inside_a_function_and_factories():
     model = extract("trainer/rewards.py", (FIXTURE_PROJECT / "src/trainer/rewards.py").read_bytes())
-    kinds = {s.path: s.kind for s in model.symbols}
+    kinds = {s.qualname: s.kind for s in model.symbols}
     assert kinds["get_reward_funcs.REWARD_REGISTRY"] is SymbolKind.CONSTANT
     assert kinds["get_cosine_reward.cosine_reward"] is SymbolKind.NESTED_FUNCTION
     assert "get_reward_funcs.out" not in kinds  # lower-case locals are not symbols
@@ -67,7 +67,7 @@ def test_registry_inside_a_function_and_factories():
 
 def test_dataclass_fields_and_methods():
     model = extract("trainer/configs.py", (FIXTURE_PROJECT / "src/trainer/configs.py").read_bytes())
-    fields = [s.path for s in model.symbols if s.kind is SymbolKind.FIELD]
+    fields = [s.qualname for s in model.symbols if s.kind is SymbolKind.FIELD]
     assert fields[:3] == ["TrainConfig.seed", "TrainConfig.log_level", "TrainConfig.vocab_size"]
     assert len(fields) == 11
     method = model.symbol("DatasetConfig.__post_init__")
@@ -126,7 +126,7 @@ def test_crlf_spans_match_lf_spans():
     source = "import os\n\n\ndef f():\n    return os.sep\n"
     lf = extract("m.py", source.encode())
     crlf = extract("m.py", source.replace("\n", "\r\n").encode())
-    assert [(s.path, s.span) for s in lf.symbols] == [(s.path, s.span) for s in crlf.symbols]
+    assert [(s.qualname, s.span) for s in lf.symbols] == [(s.qualname, s.span) for s in crlf.symbols]
 
 
 def test_non_utf8_and_nul_bytes_are_findings_not_crashes():
@@ -173,14 +173,14 @@ def test_fixture_top_level_spans_agree_with_ast(name):
 def test_real_files_top_level_spans_agree_with_ast(real_project):
     for locked in real_project.lock.files:
         if locked.path.endswith(".py"):
-            source = real_project.source_file(locked.path).read_text()
-            _check_against_ast(real_project.model(locked.path), source)
+            source = real_project.source_file(locked).read_text()
+            _check_against_ast(real_model(real_project, locked.key), source)
 
 
 @needs_snapshot
 def test_real_rewards_has_sixteen_functions_and_the_registry(real_project):
-    model = real_project.model("src/open_r1/rewards.py")
-    functions = [s.path for s in model.symbols if s.kind is SymbolKind.FUNCTION]
+    model = real_model(real_project, "src/open_r1/rewards.py")
+    functions = [s.qualname for s in model.symbols if s.kind is SymbolKind.FUNCTION]
     assert len(functions) == 16
     registry = model.symbol("get_reward_funcs.REWARD_FUNCS_REGISTRY")
     assert registry is not None and model.symbol("get_reward_funcs").span.contains(registry.span)
@@ -188,17 +188,17 @@ def test_real_rewards_has_sixteen_functions_and_the_registry(real_project):
 
 @needs_snapshot
 def test_real_configs_has_six_dataclasses_with_fields(real_project):
-    model = real_project.model("src/open_r1/configs.py")
-    classes = [s.path for s in model.symbols if s.kind is SymbolKind.CLASS]
+    model = real_model(real_project, "src/open_r1/configs.py")
+    classes = [s.qualname for s in model.symbols if s.kind is SymbolKind.CLASS]
     assert classes == ["DatasetConfig", "DatasetMixtureConfig", "ScriptArguments", "GRPOConfig", "SFTConfig",
                        "GRPOScriptArguments"]
     for cls in classes:
-        assert any(s.kind is SymbolKind.FIELD and s.path.startswith(cls + ".") for s in model.symbols), cls
+        assert any(s.kind is SymbolKind.FIELD and s.qualname.startswith(cls + ".") for s in model.symbols), cls
 
 
 @needs_snapshot
 def test_real_grpo_main_banner_sections(real_project):
-    model = real_project.model("src/open_r1/grpo.py")
+    model = real_model(real_project, "src/open_r1/grpo.py")
     titles = [b.title for b in model.banners if b.owner == "main"]
     assert titles == ["Setup logging", "Load tokenizer", "Load model", "Initialize the GRPO trainer", "Training loop",
                       "Save model and create model card", "Evaluate", "push to hub"]
@@ -209,14 +209,14 @@ def test_real_grpo_main_banner_sections(real_project):
 
 def test_yaml_next_line_character_does_not_shift_key_lines():
     model = extract("r.yaml", "a: 1\nb: 'x\x85y'\nc: 2\n".encode())
-    assert [(s.path, s.span.start) for s in model.symbols] == [("a", 1), ("b", 2), ("c", 3)]
+    assert [(s.qualname, s.span.start) for s in model.symbols] == [("a", 1), ("b", 2), ("c", 3)]
 
 
 # -- the line reader against libcst, the reference ------------------------------------------------
 def _comparable(model):
     """Everything the rest of the engine reads from a model; signatures compared as tokens without spaces."""
     return (
-        [(s.path, s.kind, s.span, s.name_line, s.docstring, "".join(s.signature.split())) for s in model.symbols],
+        [(s.qualname, s.kind, s.span, s.name_line, s.docstring, "".join(s.signature.split())) for s in model.symbols],
         model.banners,
         model.imports,
         model.findings,
@@ -327,7 +327,28 @@ def test_line_reader_agrees_with_libcst_on_the_standard_library():
 def test_both_readers_give_identical_models_for_the_real_files(real_project):
     for locked in real_project.lock.files:
         if locked.path.endswith(".py"):
-            lines, _ = decode_lines(real_project.source_file(locked.path).read_bytes())
+            lines, _ = decode_lines(real_project.source_file(locked).read_bytes())
             fast = extract_python(locked.path, lines, reader="lines")
             reference = extract_python(locked.path, lines, reader="libcst")
             assert (fast.symbols, fast.banners, fast.imports) == (reference.symbols, reference.banners, reference.imports)
+
+
+@pytest.mark.parametrize("reader", ["lines", "libcst"])
+def test_a_line_of_a_header_string_that_starts_with_hash_is_not_a_comment(reader):
+    # the line reader once read `#"""):` as a comment above `x = 1` and put A.x at line 2
+    source = 'class A(doc="""\n#"""):\n    x = 1\n'
+    model = extract_python("m.py", tuple(source.splitlines()), reader=reader)
+    assert model.symbol("A.x").span == Span(3, 3)
+
+
+def test_the_syntax_digest_ignores_comments_layout_and_redundant_parentheses():
+    plain = extract("m.py", b"def f(a, b):\n    return a + b\n").symbol("f")
+    reformatted = extract("m.py", b"def f(\n    a,\n    b,\n):\n    # add them\n    return (a + b)\n").symbol("f")
+    changed = extract("m.py", b"def f(a, b):\n    return a - b\n").symbol("f")
+    assert plain.digest == reformatted.digest != changed.digest
+
+
+def test_package_exports_are_read_from_imports_and_lazy_import_structures():
+    source = b'from .core import Trainer\n_import_structure = {"configs": ["Config", "Other"]}\n'
+    model = extract("pkg/__init__.py", source)
+    assert set(model.exports) == {("Trainer", "pkg.core"), ("Config", "pkg.configs"), ("Other", "pkg.configs")}

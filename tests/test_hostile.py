@@ -134,8 +134,9 @@ def test_links_keep_safe_urls_only(hostile_page):
 
 def test_mermaid_source_is_text_and_rendered_strictly(hostile_page):
     note = subtree(hostile_page, "note-hostile-mermaid-payload")
-    (diagram,) = [d for d in elements(note, "div") if d.get("class") == "mermaid"]
-    assert elements(note, "img") == []
+    (diagram,) = [d for d in elements(note, "pre") if d.get("class") == "ann-mermaid"]
+    assert elements(note, "img") == [] and elements(note, "script") == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in note  # the diagram's source is text, escaped
 
 
 def test_title_is_escaped_everywhere(hostile_site):
@@ -164,10 +165,8 @@ def test_deeply_nested_yaml_is_refused():
     assert load(b"source: a.py\nnotes:\n" + b"  - " * 1 + b"{a: " * 200 + b"1" + b"}" * 200 + b"\n").findings[0].code in ("S004", "S007")
 
 
-def test_fifty_megabyte_sidecar_is_refused_without_reading(tmp_path):
-    from annotator_docs.sidecar import load_sidecar_file
-
-    big = tmp_path / "big.yaml"
+def test_fifty_megabyte_sidecar_is_refused_without_reading(project_dir, run, monkeypatch):
+    big = project_dir / "annotations/trainer/rewards.py.yaml"
     with big.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
     real_read = Path.read_bytes
@@ -176,12 +175,9 @@ def test_fifty_megabyte_sidecar_is_refused_without_reading(tmp_path):
         assert self != big, "the 50 MB sidecar was read"
         return real_read(self)
 
-    Path.read_bytes = guarded_read
-    try:
-        result = load_sidecar_file(big, "annotations/big.yaml")
-    finally:
-        Path.read_bytes = real_read
-    assert result.findings[0].code == "S002" and "52428800 bytes" in result.findings[0].message
+    monkeypatch.setattr(Path, "read_bytes", guarded_read)
+    code, out, _ = run("--root", project_dir, "check", "trainer/rewards.py")
+    assert code == 1 and "annotations/trainer/rewards.py.yaml:1:1: S002 sidecar is 52428800 bytes" in out
 
 
 @pytest.mark.parametrize("data, code", [
@@ -218,4 +214,4 @@ def test_symlinked_source_outside_the_tree_is_not_read(project_dir):
     target.unlink()
     target.symlink_to("/etc/hostname")
     project = Project.open(project_dir)
-    assert project.source_bytes("trainer/rewards.py") is None
+    assert project.read_source(project.lock.file("trainer/rewards.py")) is None

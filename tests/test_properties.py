@@ -5,15 +5,19 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import sys
+from pathlib import Path
+
+from annotator_docs.analysis import analyse_file
 from annotator_docs.anchors import resolve_note
 from annotator_docs.coverage import file_progress
 from annotator_docs.extract import extract
-from annotator_docs.lock import LockedFile, Lock
-from annotator_docs.project import analyse_file
-from annotator_docs.render.links import SymbolIndex
-from annotator_docs.render.markdown import render_markdown
+from annotator_docs.models import Lock, LockedFile, Note, Source
+from annotator_docs.render.code import highlight_lines
+from annotator_docs.render.links import SiteIndex
+from annotator_docs.render.markdown import MAX_NOTE_CHARS, NoteRenderer
 from annotator_docs.render.page import PageInput, render_file_page
-from annotator_docs.sidecar import Note, load_sidecar
+from annotator_docs.sidecar import load_sidecar
 
 from .html_tools import code_lines, dangers
 
@@ -25,15 +29,17 @@ _LINE_PARTS = st.sampled_from([
 ])
 SOURCES = st.lists(_LINE_PARTS, max_size=40).map(lambda lines: "\n".join(lines))
 NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
-LOCK = Lock(lock_path=__import__("pathlib").Path("/p/source_snapshot/snapshot.lock"),
-            files=(LockedFile("pkg/m.py", None),), local_path="src")
+FILE = LockedFile("local", "pkg/m.py", "pkg/m.py", None)
+LOCK = Lock(Path("/p/source_snapshot/snapshot.lock"), 1, (Source("local", (FILE,), "src", local_path="src"),))
+RENDERER = NoteRenderer()
 
 
 def page_for(source_bytes: bytes, sidecar=None):
     model = extract("pkg/m.py", source_bytes)
-    analysis = analyse_file(LOCK.files[0], model, sidecar)
-    page = render_file_page(PageInput(analysis, file_progress(analysis), LOCK, SymbolIndex.build([model]),
-                                      frozenset({"pkg/m.py"})))
+    analysis = analyse_file(FILE, model, sidecar)
+    index = SiteIndex.build(LOCK, {FILE.key: model}, {})
+    code = tuple(highlight_lines(model.lines, model.language.value, None, model.path))
+    page = render_file_page(PageInput(analysis, file_progress(analysis), LOCK.sources[0], index, code), RENDERER)
     return model, page
 
 
@@ -54,7 +60,7 @@ def test_every_generated_line_appears_once_in_order(source, newline, final_newli
        st.one_of(st.none(), st.sampled_from(["Load model", "nope"])))
 def test_resolution_never_crashes(source, symbol, quote, lines, section):
     model = extract("pkg/m.py", source.encode())
-    note = Note(index=0, line=1, symbol=symbol, quote=quote or None, lines=lines if quote else None,
+    note = Note(index=0, sidecar_line=1, symbol=symbol, quote=quote or None, quote_length=lines if quote else None,
                 section=section, body="x")
     resolved = resolve_note(note, "n", "s.yaml", model)
     if resolved.span is not None:
@@ -72,7 +78,47 @@ NOTE_TEXT = st.lists(st.one_of(_HOSTILE_BITS, st.text(max_size=8)), max_size=30)
 @settings(max_examples=300, deadline=None)
 @given(NOTE_TEXT)
 def test_any_note_text_renders_to_sanitized_html(text):
-    assert dangers(render_markdown(text)) == []
+    assert dangers(RENDERER.render(text).html) == []
+
+
+# -- rendering is bounded: work grows at most linearly with the size of adversarial text ------------
+_UNITS = st.sampled_from(["[", "]", "[a](", "![", "*", "_", "**a", "_a", "`", "<", "<a ", "&", "\\", "$", "> ", "- ", "1. ",
+                          "    - ", "~", "~~", "|", "[a]", "(", "{", "#", "\n", " ", "a", "[x]: y\n", "<!--", "*a*", "```"])
+
+
+def _calls(text: str) -> int:
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    NoteRenderer().render(text)  # once unmeasured: imports and compiled patterns are one-off costs
+    renderer = NoteRenderer()  # a fresh memo: each size is rendered for real
+    sys.setprofile(count)
+    try:
+        renderer.render(text)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+@settings(max_examples=int(__import__('os').environ.get("ANNOTATOR_RENDER_EXAMPLES", 15)), deadline=None)
+@given(st.lists(_UNITS, min_size=1, max_size=4), st.integers(1_000, MAX_NOTE_CHARS // 8))
+def test_rendering_work_grows_at_most_linearly(units, size):
+    unit = "".join(units)
+
+    repeats = max(1, size // len(unit))  # whole units: both texts end the same way
+    # linear work doubles with the size; allow constant costs and a generous margin, never a square
+    assert _calls(unit * 4 * repeats) <= 3 * _calls(unit * 2 * repeats) + 5_000, unit
+
+
+def test_the_first_editions_quadratic_note_is_refused_at_once():
+    text = "[" * 19_990
+    assert _calls(text) < 2_000  # refused by the bounds check before Markdown sees it
+    result = NoteRenderer().render(text, where="annotations/x.yaml", line=4)
+    assert [f.code for f in result.findings] == ["M002"] and "could not render" in result.html
 
 
 @settings(max_examples=100, deadline=None)
@@ -136,6 +182,6 @@ def test_line_reader_agrees_with_libcst(lines):
     fast = extract_python("m.py", decoded, reader="lines")
 
     def comparable(model):
-        return ([(s.path, s.kind, s.span, "".join(s.signature.split())) for s in model.symbols], model.banners, model.findings)
+        return ([(s.qualname, s.kind, s.span, "".join(s.signature.split())) for s in model.symbols], model.banners, model.findings)
 
     assert comparable(fast) == comparable(reference), source

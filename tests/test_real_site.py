@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 from annotator_docs.lock import load_lock
-from annotator_docs.site import build_site
 
-from .conftest import REPO, needs_snapshot, real_snapshot_present
+from .conftest import REPO, needs_snapshot, real_model, real_snapshot_present
 from .html_tools import dangers
 
 
@@ -29,11 +28,10 @@ def test_the_site_builds(tmp_path):
 
 
 @needs_snapshot
-def test_dashboard_and_status_json_agree(real_project, run, tmp_path):
+def test_dashboard_and_status_json_agree(real_build, run):
     code, out, _ = run("--root", REPO, "status", "--json")
-    status = json.loads(out)
-    built = json.loads(build_site(real_project, with_history=False).data["progress.json"])
-    assert code == 0 and status == built
+    assert code == 0 and json.loads(out) == json.loads(real_build.data["progress.json"])
+    assert [s["name"] for s in json.loads(out)["sources"]] == ["open-r1", "trl"]
 
 
 @needs_snapshot
@@ -55,20 +53,19 @@ def test_init_on_every_real_file_gives_a_sidecar_check_accepts(run, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(REPO / "source_snapshot", project / "source_snapshot")
     for locked in json.loads(run("--root", REPO, "status", "--json")[1])["files"]:
-        code, out, err = run("--root", project, "init", locked["path"])
+        code, out, err = run("--root", project, "init", locked["key"])
         assert code == 0, err
-        code, out, err = run("--root", project, "check", locked["path"])
+        code, out, err = run("--root", project, "check", locked["key"])
         assert code == 0, out + err
 
 
 @needs_snapshot
 def test_a_note_on_the_load_tokenizer_banner_resolves_to_its_lines(real_project):
     from annotator_docs.anchors import resolve_note
-    from annotator_docs.model import Span
-    from annotator_docs.sidecar import Note
+    from annotator_docs.models import Note, Span
 
-    model = real_project.model("src/open_r1/grpo.py")
-    note = Note(index=0, line=1, symbol="main", section="Load tokenizer", body="x")
+    model = real_model(real_project, "src/open_r1/grpo.py")
+    note = Note(index=0, sidecar_line=1, symbol="main", section="Load tokenizer", body="x")
     resolved = resolve_note(note, "n", "s.yaml", model)
     assert resolved.span == Span(76, 80)
     assert model.lines[75].strip() == "################" and model.lines[76].strip() == "# Load tokenizer"
@@ -76,12 +73,14 @@ def test_a_note_on_the_load_tokenizer_banner_resolves_to_its_lines(real_project)
 
 
 @needs_snapshot
-def test_real_code_links_to_other_pages_and_to_upstream(real_project):
+def test_real_code_links_to_other_pages_across_repositories_and_upstream(real_project, real_build):
     from .html_tools import elements
 
-    page = build_site(real_project, with_history=False).pages["files/src/open_r1/grpo.py.md"].inline()
+    page = real_build.pages["files/src/open_r1/grpo.py.md"].inline()
     refs = {e["href"] for e in elements(page, "a") if "ann-ref" in e.get("class", "")}
-    commit = real_project.lock.commit
+    commit = real_project.lock.source("open-r1").commit
+    # TRL re-exports GRPOTrainer through a lazy __init__; it lands on TRL's annotated page
+    assert "../../../trl/trl/trainer/grpo_trainer.py/#GRPOTrainer" in refs
     assert "../utils/data.py/#get_dataset" in refs  # re-exported by open_r1.utils, defined in data.py
     assert "../utils/callbacks.py/#get_callbacks" in refs
     assert "../configs.py/#GRPOScriptArguments" in refs and "../rewards.py/#get_reward_funcs" in refs

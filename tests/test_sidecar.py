@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from annotator_docs.sidecar import MAX_SIDECAR_BYTES, load_sidecar
@@ -19,7 +21,7 @@ def only_finding(data: bytes):
 def test_a_good_sidecar_loads():
     result = load_sidecar(GOOD, "annotations/a.py.yaml")
     assert result.findings == ()
-    assert result.sidecar.notes[0].symbol == "main" and result.sidecar.notes[0].line == 3
+    assert result.sidecar.notes[0].symbol == "main" and result.sidecar.notes[0].sidecar_line == 3
 
 
 @pytest.mark.parametrize(
@@ -30,9 +32,9 @@ def test_a_good_sidecar_loads():
         (b'source: &s "a.py"\ntitle: *s\n', "S005", 1, 9, "anchors and aliases are not allowed"),
         (b'source: "a.py"\nsource: "b.py"\n', "S009", 2, 1, "duplicate key `source` (first at line 1)"),
         (b'source: "a.py"\nnotes:\n  - symbol: main\n    body: no\n', "S010", 4, 11, ".notes[0].body: expected string, found boolean"),
-        (b'source: "a.py"\ntitel: "x"\n', "S010", 2, 1, "Additional properties are not allowed"),
+        (b'source: "a.py"\ntitel: "x"\n', "S010", 2, 1, "the document: unknown key `titel`"),
         (b'source: "../etc/passwd"\n', "S010", 1, 9, "relative upstream path"),
-        (b'source: "a.py"\npriority: urgent\n', "S010", 2, 11, "'urgent' is not one of critical, high, normal"),
+        (b'source: "a.py"\npriority: urgent\n', "S010", 2, 11, ".priority: `urgent` is not one of critical, high, normal"),
         (b'source: "a.py"\nnotes:\n  - symbol: main\n', "S010", 3, 5, "a note needs text"),
         (b'source: "a.py"\n? [a, b]\n: 1\n', "S008", 2, 3, "mapping keys must be plain strings"),
         (b"source: 'caf\xe9'\n", "S003", 1, 13, "not valid UTF-8"),
@@ -87,3 +89,49 @@ def test_explicit_tags_are_refused(data):
 def test_yaml_only_line_breaks_keep_positions_aligned():
     result = load_sidecar(b'source: "a.py"\ntitle: "x\xc2\x85y"\npriority: urgent\n', "annotations/a.py.yaml")
     assert result.findings[0].line == 3
+
+
+@pytest.mark.parametrize("value, message", [("2026-12-01", "is read as a date"), ("1:30", "is read as a base-60 number")],
+                         ids=["date", "sexagesimal"])
+def test_yaml_11_dates_and_base_60_numbers_are_refused_where_they_stand(value, message):
+    data = f'source: "a.py"\nnotes:\n  - quote: "x"\n    lines: {value}\n    body: "y"\n'.encode()
+    finding = only_finding(data)
+    assert (finding.code, finding.line, finding.column) == ("S013", 4, 12) and message in finding.message
+
+
+def test_a_schema_error_quotes_only_a_short_excerpt_of_a_huge_value():
+    huge = "x" * 30_000
+    finding = only_finding(f'source: "a.py"\nnotes:\n  - symbol: main\n    body: "{huge}"\n'.encode())
+    assert finding.code == "S010" and "30000 characters; the limit is at most 20000" in finding.message
+    assert len(finding.format()) < 300
+
+
+@pytest.mark.parametrize("field", ["source", "symbol", "quote", "section", "end_quote"])
+def test_anchor_fields_and_source_refuse_control_characters(field):
+    value = json.dumps("a\x1b[31mb\x07")
+    extra = "quote: q\n    " if field == "end_quote" else ""
+    data = (f'source: {value}\n' if field == "source" else
+            f'source: "a.py"\nnotes:\n  - {extra}{field}: {value}\n    body: "x"\n').encode()
+    finding = only_finding(data)
+    assert finding.code == "S010" and ("control characters" in finding.message or ".source" in finding.message)
+    assert "\x1b" not in finding.format()
+
+
+def test_loading_one_sidecar_many_times_keeps_memory_flat():
+    import gc
+    import tracemalloc
+
+    data = GOOD * 1
+    load_sidecar(data, "annotations/a.py.yaml")
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(50):
+        load_sidecar(data, "annotations/a.py.yaml")
+    gc.collect()
+    first, _ = tracemalloc.get_traced_memory()
+    for _ in range(500):
+        load_sidecar(data, "annotations/a.py.yaml")
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert after - first < 50_000, f"{after - first} bytes more after 500 more loads"

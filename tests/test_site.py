@@ -1,21 +1,30 @@
-"""The engine's pages: every line once, in order; deterministic; notes beside code; no snapshot still builds."""
+"""The site: every line once, in order; deterministic; notes beside code; builds that fail leave nothing half done.
+
+The fixture site is built once per session (``fixture_build``: the engine's pages; ``fixture_site``: a strict
+mkdocs build of the same project); tests that change the project build a copy of their own.
+"""
 
 from __future__ import annotations
 
-import html
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from annotator_docs.cache import Cache
+from annotator_docs.engine import Engine
 from annotator_docs.project import Project
-from annotator_docs.site import build_site, generate
+from annotator_docs.site import SiteBuilder, build_site
 
-from .conftest import needs_snapshot, write_site
+from .conftest import FIXTURE_PROJECT, edit, needs_snapshot, real_model, write_site
 from .html_tools import code_lines, dangers, elements
 
+SIDE = "annotations/trainer/train_grpo.py.yaml"
+GRPO = "files/trainer/train_grpo.py.md"
 
 
 def assert_every_line_once(page: str, source_lines) -> None:
@@ -24,197 +33,263 @@ def assert_every_line_once(page: str, source_lines) -> None:
     assert [text for _, text in lines] == list(source_lines)
 
 
-def test_every_fixture_line_appears_once_in_order(project):
-    build = build_site(project, with_history=False)
+def build(project_dir: Path):
+    return build_site(Engine(Project.open(project_dir), Cache(None)), with_history=False)
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory):
+    project = tmp_path_factory.mktemp("engine") / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    return Project.open(project), build(project)
+
+
+def mkdocs(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    write_site(project_dir)
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=project_dir, capture_output=True, text=True,
+                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory):
+    project = tmp_path_factory.mktemp("mkdocs") / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    result = mkdocs(project, "--strict")
+    assert result.returncode == 0, result.stderr
+    return project, project / "site"
+
+
+def test_every_fixture_line_appears_once_in_order(fixture_build):
+    project, site = fixture_build
     for locked in project.lock.files:
-        assert_every_line_once(build.pages[f"files/{locked.path}.md"].inline(), project.model(locked.path).lines)
+        assert_every_line_once(site.pages[f"files/{locked.key}.md"].inline(), real_model(project, locked.key).lines)
 
 
 @needs_snapshot
-def test_every_real_line_appears_once_in_order(real_project):
-    build = build_site(real_project, with_history=False)
-    assert len([p for p in build.pages if p.startswith("files/")]) == len(real_project.lock.files)
+def test_every_real_line_appears_once_in_order(real_project, real_build):
+    pages = [p for p in real_build.pages if p.startswith("files/")]
+    assert len(pages) == len(real_project.lock.files) and len({p.split("/")[1] for p in pages}) > 1
     for locked in real_project.lock.files:
-        assert_every_line_once(build.pages[f"files/{locked.path}.md"].inline(), real_project.model(locked.path).lines)
+        assert_every_line_once(real_build.pages[f"files/{locked.key}.md"].inline(), real_model(real_project, locked.key).lines)
 
 
-def test_notes_sit_in_the_row_that_starts_at_their_first_line(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
-    notes = elements(page, "div")
-    spans = {n["id"]: n.get("data-ann-span") for n in notes if n.get("id", "").startswith("note-")}
+def test_notes_sit_in_the_row_that_starts_at_their_first_line(fixture_build):
+    page = fixture_build[1].pages[GRPO].inline()
+    spans = {n["id"]: n.get("data-ann-span") for n in elements(page, "article") if n.get("id", "").startswith("note-")}
     assert spans["note-main"] == "13-46"
     assert spans["note-main-Load-tokenizer"] == "23-27"
     assert spans["note-main.make_prompt"] == "35-36"
-    rows = [n for n in notes if "ann-row" in n.get("class", "").split()]
+    rows = [n for n in elements(page, "div") if "ann-row" in n.get("class", "").split()]
     assert [r["data-ann-first"] for r in rows][:4] == ["1", "10", "13", "23"]
 
 
-def test_symbol_and_line_anchors(project):
-    page = build_site(project, with_history=False).pages["files/trainer/configs.py.md"].inline()
+def test_symbol_and_line_anchors_are_unique(fixture_build):
+    page = fixture_build[1].pages["files/trainer/configs.py.md"].inline()
     ids = [e["id"] for e in elements(page, "span") if "id" in e]
-    assert "TrainConfig.seed" in ids and "DatasetConfig.__post_init__" in ids and "L1" in ids
+    assert {"TrainConfig.seed", "DatasetConfig.__post_init__", "L1"} <= set(ids)
     assert len(ids) == len(set(ids))
 
 
-def test_cross_file_names_link_to_their_definition(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
+def test_cross_file_names_link_to_their_definition(fixture_build):
+    page = fixture_build[1].pages[GRPO].inline()
     hrefs = {e["href"] for e in elements(page, "a") if "ann-ref" in e.get("class", "")}
-    assert "../rewards.py/#get_reward_funcs" in hrefs and "../configs.py/#TrainConfig" in hrefs
-    assert "#main" in hrefs or "#logger" in hrefs
+    assert {"../rewards.py/#get_reward_funcs", "../configs.py/#TrainConfig", "#main"} <= hrefs
 
 
-def test_header_sections_and_status(project):
-    page = build_site(project, with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
-    for heading in ("## Overview", "## Role in the pipeline", "## Key innovations", "## Data flow", "## Key takeaways"):
-        assert heading in page
-    assert 'class="ann-pill ann-status-complete">complete<' in page
+def test_the_header_is_compact_and_the_file_sections_sit_beside_the_opening_lines(fixture_build):
+    page = fixture_build[1].pages[GRPO].inline()
+    header = page[: page.index('<div class="ann-rows"')]
+    assert "Role in the pipeline" not in header and "Key takeaways" not in header  # nothing pushes the code down
+    first_row = page[page.index('<div class="ann-row'): page.index('data-ann-first="10"')]
+    assert "Role in the pipeline" in first_row and "Key ideas" in first_row and "Data flow" in first_row
+    assert page.index("Key takeaways") > page.index('data-ann-last="50"')  # the takeaways close the page
+    assert 'class="ann-pill ann-status-complete">complete<' in header
+
+
+def test_readers_see_no_anchor_chrome_and_annotators_do(fixture_build):
+    page = fixture_build[1].pages[GRPO].inline()
+    for chip in elements(page, "code"):
+        if "ann-sym" in chip.get("class", ""):
+            assert chip.get("data-ann-only") == "annotator"
+    badges = [e for e in elements(page, "span") if "ann-badge" in e.get("class", "")]
+    assert badges and all(b.get("data-ann-only") == "annotator" for b in badges)
+
+
+def test_titles_render_inline_markdown(project_dir):
+    edit(project_dir / SIDE, '  - symbol: "logger"\n', '  - symbol: "logger"\n    title: "The `logger` and *why*"\n')
+    page = build(project_dir).pages[GRPO].inline()
+    (title,) = [e for e in elements(page, "h3") if "ann-note-title" in e.get("class", "")]
+    assert "The <code>logger</code> and <em>why</em>" in page and "`logger`" not in page.split("ann-note-title")[1][:80]
 
 
 def test_pages_are_deterministic(project_dir):
-    first = build_site(Project.open(project_dir), with_history=False)
+    first = build_site(Engine(Project.open(project_dir)), with_history=False)
     shutil.rmtree(project_dir / ".annotator-cache")
-    second = build_site(Project.open(project_dir), with_history=False)
-    assert first.pages == second.pages and first.data == second.data
+    second = build_site(Engine(Project.open(project_dir)), with_history=False)
+    assert {u: p.inline() for u, p in first.pages.items()} == {u: p.inline() for u, p in second.pages.items()}
+    assert first.data == second.data
 
 
 def test_without_snapshot_pages_show_notes_and_a_panel(project_dir):
     shutil.rmtree(project_dir / "src" / "trainer")
-    build = build_site(Project.open(project_dir), with_history=False)
-    page = build.pages["files/trainer/train_grpo.py.md"].inline()
+    site = build(project_dir)
+    page = site.pages[GRPO].inline()
     assert "Source not pulled." in page and "annotator snapshot pull" in page
     assert "The tokenizer is a dictionary here" in page
-    assert any(f.code == "E001" for f in build.findings)
+    assert any(f.code == "E001" for f in site.findings)
 
 
-def test_changed_and_orphaned_notes_carry_a_warning(project_dir):
+def test_changed_and_orphaned_notes_carry_a_reader_worded_marker(project_dir):
     source = project_dir / "src/trainer/train_grpo.py"
-    text = source.read_text().replace('tokenizer = {"vocab": config.vocab_size}', 'tokenizer = {"vocab": 1}')
-    source.write_text(text.replace("make_prompt", "build_prompt"))
-    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
-    assert "## Notes that lost their code" in page
-    assert "ann-state-orphaned" in page and "ann-badge-changed" in page
-    assert "code changed since this note was written: review it" in page
+    edit(source, 'tokenizer = {"vocab": config.vocab_size}', 'tokenizer = {"vocab": 1}')
+    source.write_text(source.read_text().replace("make_prompt", "build_prompt"))
+    page = build(project_dir).pages[GRPO].inline()
+    assert "Notes whose code is gone" in page
+    orphan = next(e for e in elements(page, "article") if e["id"] == "note-main.make_prompt")
+    assert "ann-state-orphaned" in orphan["class"]
+    assert "The code this note described is no longer in the file." in page
+    assert "The code under this note has changed since the note was written" in page
 
 
-def test_generate_writes_pages_and_assets_only_when_changed(project_dir, tmp_path):
+def test_generate_writes_pages_and_assets_only_when_changed(project_dir, tmp_path, run):
     out = tmp_path / "out"
-    project = Project.open(project_dir)
-    assert generate(project, out) > 0
-    assert (out / "files/trainer/train_grpo.py.md").is_file()
-    assert (out / "assets/annotator/annotator.css").is_file() and (out / "progress.json").is_file()
-    assert generate(Project.open(project_dir), out) == 0
+    code, _, err = run("--root", project_dir, "generate", "--out", out)
+    assert code == 0 and (out / GRPO).is_file() and (out / "assets/annotator/annotator.css").is_file()
+    assert (out / "progress.json").is_file() and " 0 unchanged" in err
+    code, _, err = run("--root", project_dir, "generate", "--out", out)
+    assert code == 0 and err.splitlines()[-1].startswith("0 file(s) written, 9 unchanged")
+
+
+def test_generate_never_touches_a_file_it_did_not_write(project_dir, tmp_path, run):
+    out = tmp_path / "out"
+    assert run("--root", project_dir, "generate", "--out", out)[0] == 0
+    mine = out / "files/trainer/notes-by-hand.md"
+    mine.write_text("# mine\n")
+    edit(project_dir / "source_snapshot/snapshot.lock", '[[files]]\npath = "trainer/async_exec.py"\ngroup = "Execution"\n', "")
+    code, _, err = run("--root", project_dir, "generate", "--out", out)
+    assert code == 0 and "1 removed" in err
+    assert mine.read_text() == "# mine\n" and not (out / "files/trainer/async_exec.py.md").exists()
+    clash = tmp_path / "clash"
+    (clash / "files/trainer").mkdir(parents=True)
+    (clash / GRPO).write_text("# a page someone wrote\n")
+    code, _, err = run("--root", project_dir, "generate", "--out", clash)
+    assert code == 2 and "O001" in err and (clash / GRPO).read_text() == "# a page someone wrote\n"
+
+
+def test_generated_front_matter_keeps_unicode(project_dir, tmp_path, run):
+    edit(project_dir / SIDE, "  A toy training script", "  🤗 A toy training script")
+    out = tmp_path / "out"
+    assert run("--root", project_dir, "generate", "--out", out)[0] == 0
+    text = (out / GRPO).read_text(encoding="utf-8")
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["description"].startswith("🤗 A toy training script") and "\\ud83e" not in text
 
 
 def test_failed_strict_generate_writes_nothing(project_dir, tmp_path, run):
     out = tmp_path / "out"
     run("--root", project_dir, "generate", "--out", out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
-    sidecar.write_text(sidecar.read_text().replace('symbol: "logger"', 'symbol: "loger"').replace("fingerprint: \"0dc8128bee435d5e:2e11c48d9703d512\"", ""))
-    code, _, err = run("--root", project_dir, "generate", "--out", out, "--strict")
-    assert code == 2 and "A001 unknown symbol `loger`" in err and "nothing written" in err
+    edit(project_dir / SIDE, '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
+         '  - symbol: "loger"\n')  # a new note with a typo
+    code, stdout, err = run("--root", project_dir, "generate", "--out", out, "--strict")
+    assert code == 1 and "A001 symbol `loger` not found" in stdout and "nothing written" in err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_note_markdown_is_sanitized_in_the_page(project_dir):
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
     hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) <div id=\\"__config\\">{}</div>'
-    sidecar.write_text(sidecar.read_text().replace('body: "A module logger."', f'body: "{hostile}"'))
-    page = build_site(Project.open(project_dir), with_history=False).pages["files/trainer/train_grpo.py.md"].inline()
-    assert dangers(page) == []
+    edit(project_dir / SIDE, 'body: "A module logger."', f'body: "{hostile}"')
+    assert dangers(build(project_dir).pages[GRPO].inline()) == []
 
 
-def _mkdocs(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    write_site(project_dir)
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=project_dir, capture_output=True, text=True,
-                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
-
-
-def test_mkdocs_strict_build_of_the_fixture_project(project_dir):
-    result = _mkdocs(project_dir, "--strict")
-    assert result.returncode == 0, result.stderr
-    site = project_dir / "site"
+def test_mkdocs_strict_build_of_the_fixture_project(fixture_site):
+    project, site = fixture_site
     page = (site / "files/trainer/train_grpo.py/index.html").read_text()
-    assert_every_line_once(page, Project.open(project_dir).model("trainer/train_grpo.py").lines)
+    assert_every_line_once(page, real_model(Project.open(project), "trainer/train_grpo.py").lines)
     assert (site / "progress/index.html").is_file() and (site / "progress.json").is_file()
-    assert not list((project_dir / "docs").rglob("files"))  # nothing written into docs_dir
-    assert 'href="../../../assets/annotator/annotator.css"' in page or "assets/annotator/annotator.css" in page
+    assert not list((project / "docs").rglob("files"))  # nothing written into docs_dir
+    stylesheets = [e["href"] for e in elements(page, "link") if e.get("rel") == "stylesheet"]
+    assert "../../../assets/annotator/annotator.css" in stylesheets
+
+
+def test_a_dead_link_in_a_note_fails_a_strict_build_with_its_position(project_dir):
+    edit(project_dir / SIDE, 'body: "A module logger."', 'body: "See [the loader](trainer/rewards.py#load_rewards)."')
+    result = mkdocs(project_dir, "--strict")
+    assert result.returncode != 0
+    assert "annotations/trainer/train_grpo.py.yaml:47:1: R002 dead link `trainer/rewards.py#load_rewards`" in result.stderr
 
 
 def test_mkdocs_strict_build_fails_with_the_sidecar_position(project_dir):
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
-    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
-    result = _mkdocs(project_dir, "--strict")
+    edit(project_dir / SIDE, "priority: critical", "priority: urgent")
+    result = mkdocs(project_dir, "--strict")
     assert result.returncode != 0
-    assert "annotations/trainer/train_grpo.py.yaml:4:11: S010 .priority: 'urgent' is not one of critical, high, normal" in result.stderr
+    assert "annotations/trainer/train_grpo.py.yaml:4:11: S010 .priority: `urgent` is not one of critical, high, normal" in result.stderr
 
 
 def test_mkdocs_non_strict_build_shows_the_error_on_the_page(project_dir):
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
-    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
-    result = _mkdocs(project_dir)
+    edit(project_dir / SIDE, "priority: critical", "priority: urgent")
+    result = mkdocs(project_dir)
     assert result.returncode == 0
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
-    assert "This page has a problem." in page
-    assert html.escape("'urgent' is not one of critical, high, normal", quote=True) in page or "urgent" in page
+    (banner,) = [e for e in elements(page, "div") if e.get("class") == "ann-error"]
+    assert "This page has a problem." in page and "`urgent` is not one of critical, high, normal" in page
 
 
 def test_mkdocs_strict_build_without_the_source_fails_and_says_so(project_dir):
     shutil.rmtree(project_dir / "src" / "trainer")
-    assert _mkdocs(project_dir).returncode == 0  # a plain build still works: notes and a panel
-    result = _mkdocs(project_dir, "--strict")
+    assert mkdocs(project_dir).returncode == 0  # a plain build still works: notes and a panel
+    result = mkdocs(project_dir, "--strict")
     assert result.returncode != 0 and "E001 source `trainer/train_grpo.py` is not pulled" in result.stderr
 
 
 def test_failed_strict_build_leaves_the_previous_site_untouched(project_dir):
-    assert _mkdocs(project_dir).returncode == 0
+    assert mkdocs(project_dir).returncode == 0
     site = project_dir / "site"
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
-    sidecar.write_text(sidecar.read_text().replace("priority: critical", "priority: urgent"))
-    result = _mkdocs(project_dir, "--strict")
+    edit(project_dir / SIDE, "priority: critical", "priority: urgent")
+    result = mkdocs(project_dir, "--strict")
     assert result.returncode != 0 and "the previous site is left as it was" in result.stderr
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
 
 
-def test_a_long_lived_engine_rerenders_only_the_edited_page_and_does_not_grow(project_dir):
-    from annotator_docs.site import SiteEngine
-
-    engine = SiteEngine(Project.open(project_dir))
-    first = engine.build(with_history=False)
-    sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
+def test_a_long_lived_builder_rerenders_only_the_edited_page(project_dir):
+    builder = SiteBuilder(Engine(Project.open(project_dir)))
+    first = builder.build(with_history=False)
+    first_pages = {uri: page.inline() for uri, page in first.pages.items()}
+    sidecar = project_dir / SIDE
     text = sidecar.read_text()
     for round_ in range(5):
         sidecar.write_text(text.replace("A module logger.", f"A module logger ({round_})."))
-        build = engine.build(with_history=False)
-    changed = [uri for uri in first.pages if first.pages[uri] != build.pages[uri]]
-    assert changed == ["files/trainer/train_grpo.py.md"]
-    assert "A module logger (4)." in build.pages["files/trainer/train_grpo.py.md"].inline()
-    assert len(engine._pages) == len(Project.open(project_dir).lock.files)
-    assert len(engine._loaded) == 2  # the two sidecars of the fixture, current versions only
+        last = builder.build(with_history=False)
+    changed = sorted(uri for uri in first.pages if first_pages[uri] != last.pages[uri].inline())
+    assert changed == [GRPO, "progress.md"] or changed == [GRPO]
+    assert "A module logger (4)." in last.pages[GRPO].inline()
 
 
-def _indexed_text(site: Path, page: str) -> str:
-    import json
-
+def _indexed(site: Path, page: str) -> list[dict]:
     index = json.loads((site / "search/search_index.json").read_text())
-    return " ".join(doc["text"] for doc in index["docs"] if doc["location"].startswith(page))
+    return [doc for doc in index["docs"] if doc["location"].startswith(page)]
 
 
-def test_search_indexes_notes_not_code_unless_asked(project_dir):
+def test_search_has_one_entry_per_note_with_its_anchor_and_no_chrome(fixture_site):
+    entries = _indexed(fixture_site[1], "files/trainer/train_grpo.py/")
+    by_location = {doc["location"]: doc for doc in entries}
+    note = by_location["files/trainer/train_grpo.py/#note-main.make_prompt"]
+    assert note["title"] == "main.make_prompt" and "Turns an example into a chat prompt." in note["text"]
+    text = " ".join(doc["text"] for doc in entries)
+    for chrome in ("upstream", "intact", "What", "L35"):
+        assert chrome not in text.split(), chrome
+    assert "basicConfig" not in text  # the code is not indexed unless asked
+
+
+def test_search_indexes_the_code_when_asked(project_dir):
     word = "basicConfig"  # in the code of train_grpo.py, in no note
-    source = (project_dir / "src/trainer/train_grpo.py").read_text()
-    sidecar = (project_dir / "annotations/trainer/train_grpo.py.yaml").read_text()
-    assert word in source and word not in sidecar
-    assert _mkdocs(project_dir, "--strict").returncode == 0
-    lean = _indexed_text(project_dir / "site", "files/trainer/train_grpo.py/")
-    assert "make_prompt" in lean and word not in lean  # symbol names and notes, no code
-    config = project_dir / "mkdocs.yml"  # written by the first build
-    config.write_text(config.read_text().replace("      history: false\n", "      history: false\n      search_code: true\n"))
+    assert word in (project_dir / "src/trainer/train_grpo.py").read_text() and word not in (project_dir / SIDE).read_text()
+    write_site(project_dir)
+    edit(project_dir / "mkdocs.yml", "      history: false\n", "      history: false\n      search_code: true\n")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project_dir, capture_output=True,
                             text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
-    full = _indexed_text(project_dir / "site", "files/trainer/train_grpo.py/")
-    assert word in full and "make_prompt" in full
+    assert word in " ".join(doc["text"] for doc in _indexed(project_dir / "site", "files/trainer/train_grpo.py/"))
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
-    assert_every_line_once(page, source.splitlines())  # the rows replaced the indexed text
+    assert_every_line_once(page, (project_dir / "src/trainer/train_grpo.py").read_text().splitlines())

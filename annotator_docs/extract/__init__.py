@@ -1,7 +1,7 @@
-"""Stage 2 of the pipeline: source bytes -> :class:`~annotator_docs.model.SourceModel`.
+"""Stage 2 of the pipeline: source bytes -> :class:`~annotator_docs.models.SourceModel`.
 
-``extract(path, data)`` is a pure function of the upstream path and the file's bytes, so
-its result is cached by content hash (see :mod:`annotator_docs.cache`).
+``extract(path, data)`` is a pure function of the upstream path and the file's bytes, so its result
+is cached by content hash (:mod:`annotator_docs.cache`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..model import Finding, SourceModel
+from ..findings import Finding
+from ..models import Language, SourceModel
 from .modules import module_name_for
 from .text import extract_text
 from .yaml_keys import extract_yaml
@@ -19,13 +20,13 @@ __all__ = ["decode_lines", "extract", "language_for", "module_name_for"]
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
-def language_for(path: str) -> str:
+def language_for(path: str) -> Language:
     lowered = path.lower()
     if lowered.endswith((".py", ".pyi")):
-        return "python"
+        return Language.PYTHON
     if lowered.endswith((".yaml", ".yml")):
-        return "yaml"
-    return "text"
+        return Language.YAML
+    return Language.TEXT
 
 
 def decode_lines(data: bytes) -> tuple[tuple[str, ...], str | None]:
@@ -38,7 +39,7 @@ def decode_lines(data: bytes) -> tuple[tuple[str, ...], str | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problem = f"not valid UTF-8 at byte {exc.start}"
+        problem = f"is not valid UTF-8 at byte {exc.start}"
         text = data.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
     if not text:
@@ -53,20 +54,15 @@ def extract(path: str, data: bytes) -> SourceModel:
     sha256 = hashlib.sha256(data).hexdigest()
     lines, problem = decode_lines(data)
     language = language_for(path)
-    if problem or "\x00" in data.decode("latin-1"):
-        reason = problem or "contains NUL bytes"
-        finding = Finding(
-            code="E103",
-            message=f"source {reason}",
-            path=path,
-            severity="warning",
-            hint="the page shows the lines as text; notes can only anchor at file level",
-        )
+    if problem or b"\x00" in data:
+        reason = problem or "holds NUL bytes"
+        finding = Finding("E103", f"source {reason}", path,
+                          hint="the page shows the lines as text; its notes cannot anchor until the file decodes")
         return SourceModel(path=path, language=language, lines=lines, findings=(finding,), sha256=sha256)
-    if language == "python":
+    if language is Language.PYTHON:
         from .python import extract_python  # imported on a cache miss only; libcst only for files the line reader cannot decide
 
         return extract_python(path, lines, sha256)
-    if language == "yaml":
+    if language is Language.YAML:
         return extract_yaml(path, lines, sha256)
     return extract_text(path, lines, sha256)

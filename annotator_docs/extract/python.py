@@ -19,10 +19,12 @@ import re
 import tokenize
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from ..model import Banner, Finding, Import, SourceModel, Span, Symbol, SymbolKind
+from ..findings import Finding
+from ..models import Banner, Import, Language, SourceModel, Span, Symbol, SymbolKind
 from .modules import module_name_for
+from .tokens import python_tokens, syntax_digest
 
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -59,35 +61,53 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
             return _unparsed(path, lines, sha256, 1, 1, f"source too deeply nested or malformed ({exc.__class__.__name__})")
         if collector is None:  # never expected; keep the page (every line) rather than fail the build
             return _unparsed(path, lines, sha256, 1, 1, "internal: could not align the syntax trees")
+    is_package = path.endswith("__init__.py")
     return SourceModel(
         path=path,
-        language="python",
+        language=Language.PYTHON,
         lines=lines,
-        symbols=tuple(sorted(collector.symbols, key=lambda s: (s.span.start, s.span.end, s.path))),
-        imports=tuple(_imports(tree, module_name_for(path), path.endswith("__init__.py"))),
+        symbols=tuple(sorted(collector.symbols, key=lambda s: (s.span.start, s.span.end, s.qualname))),
+        imports=tuple(_imports(tree, module_name_for(path), is_package)),
         banners=tuple(collector.banners),
+        exports=tuple(_exports(tree, module_name_for(path))) if is_package else (),
+        tokens=python_tokens(text, len(lines)),
+        statements=_long_statements(tree),
         sha256=sha256,
     )
 
 
 def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column: int, message: str) -> SourceModel:
-    finding = Finding(
-        code="E101",
-        message=f"source does not parse: {message}",
-        path=path,
-        line=max(1, line),
-        column=max(1, column),
-        severity="warning",
-        hint="the page shows the lines without symbols; notes can only anchor at file level",
-    )
-    return SourceModel(path=path, language="python", lines=lines, findings=(finding,), sha256=sha256)
+    finding = Finding("E101", f"source does not parse at line {max(1, line)}: {message}", path, max(1, line), max(1, column),
+                      hint="the page shows the lines as text; its notes cannot anchor until the file parses")
+    return SourceModel(path=path, language=Language.PYTHON, lines=lines, findings=(finding,), sha256=sha256)
 
 
 class _Undecided(Exception):
     """The reader cannot tell which statement a line belongs to; another reader must decide."""
 
 
-def _collect(path: str, lines: tuple[str, ...], tree: ast.Module, trivia: _LineTrivia | _CstTrivia) -> _Collector | None:
+class TriviaReader(Protocol):
+    """What the collector needs beside ``ast``: the comments above each statement and text as written.
+
+    Two readers implement it: the line reader (fast, the default) and the libcst reader (the parser
+    of record: it decides what the line reader cannot, and it is the tests' oracle). ``ref`` is the
+    reader's own handle on a statement (None for the line reader, the CST node for libcst).
+    """
+
+    root: Any  # the module's block
+
+    def pair(self, block: Any, body: Sequence[ast.stmt]) -> Iterator[tuple[Leading, ast.stmt, Any]]: ...
+
+    def body_of(self, node: ast.AST, ref: Any) -> Any: ...
+
+    def function_signature(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ref: Any) -> str: ...
+
+    def class_signature(self, node: ast.ClassDef, ref: Any) -> str: ...
+
+    def statement_line(self, node: ast.stmt, ref: Any) -> str: ...
+
+
+def _collect(path: str, lines: tuple[str, ...], tree: ast.Module, trivia: TriviaReader) -> _Collector | None:
     """Walk the whole module with one reader; None when that reader cannot decide the file."""
     collector = _Collector(path, len(lines), trivia)
     try:
@@ -100,7 +120,7 @@ def _collect(path: str, lines: tuple[str, ...], tree: ast.Module, trivia: _LineT
 class _Collector:
     """Walks the ``ast`` statements; ``trivia`` supplies what ``ast`` drops (comments, text as written)."""
 
-    def __init__(self, path: str, line_count: int, trivia: _LineTrivia | _CstTrivia) -> None:
+    def __init__(self, path: str, line_count: int, trivia: TriviaReader) -> None:
         self.path = path
         self.line_count = line_count
         self.trivia = trivia
@@ -194,12 +214,13 @@ class _Collector:
         end = min(node.end_lineno or node.lineno, self.line_count)
         self.symbols.append(
             Symbol(
-                path=path,
+                qualname=path,
                 kind=kind,
                 span=Span(max(1, start), max(end, start)),
                 name_line=node.lineno,
                 signature=signature[:_SIGNATURE_LIMIT],
                 docstring=docstring,
+                digest=syntax_digest(node),
             )
         )
 
@@ -233,8 +254,9 @@ class _LineTrivia:
         if previous is None:
             if parent is None or not self._begins_line(node):
                 return ()  # the module header, or a statement on its block's header line
+            floor = _header_end(parent, node)  # lines of the header (a string in it may hold a `#` line) are never trivia
             top = first - 1
-            while top >= 1 and self._is_trivia(top):
+            while top > floor and self._is_trivia(top):
                 top -= 1
             gap = range(top + 1, first)
         else:
@@ -339,6 +361,24 @@ class _LineTrivia:
 
 
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+_BLOCK_FIELDS = ("body", "orelse", "handlers", "finalbody", "cases", "decorator_list")
+
+
+def _header_end(parent: ast.AST, first_statement: ast.stmt) -> int:
+    """The last line of the block header above ``first_statement`` that an expression reaches
+    (a base class, a default value, a return annotation), or the header's own first line."""
+    end = getattr(parent, "lineno", 0)
+    limit = _first_line(first_statement)
+    for name, value in ast.iter_fields(parent):
+        if name in _BLOCK_FIELDS:
+            continue
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, ast.AST):
+                for inner in ast.walk(child):
+                    inner_end = getattr(inner, "end_lineno", None)
+                    if inner_end is not None and inner_end < limit:
+                        end = max(end, inner_end)
+    return end
 
 
 def _without_comments(text: str) -> str:
@@ -483,6 +523,31 @@ def _bound_names(body: Sequence[ast.stmt]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             names.update((a.asname or a.name) for a in node.names)
     return names
+
+
+def _long_statements(tree: ast.Module) -> tuple[tuple[int, int], ...]:
+    """Simple statements that span several lines (a call wrapped over lines, a long dict): a quote of
+    their first line selects all of them, so re-wrapping them is not a change."""
+    found = {(node.lineno, node.end_lineno) for node in ast.walk(tree)
+             if isinstance(node, ast.stmt) and not hasattr(node, "body") and node.end_lineno and node.end_lineno > node.lineno}
+    return tuple(sorted(found))  # type: ignore[arg-type]
+
+
+def _exports(tree: ast.Module, package: str) -> Iterator[tuple[str, str]]:
+    """Names a package's ``__init__`` re-exports: ``from .x import A`` and the lazy-module form
+    ``_import_structure = {"x": ["A", ...]}`` (transformers, TRL), as (name, defining module)."""
+    for node in _statements(tree.body):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    yield alias.asname or alias.name, f"{package}.{node.module}"
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == "_import_structure" for t in targets) and isinstance(node.value, ast.Dict):
+            for key, value in zip(node.value.keys, node.value.values):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(value, (ast.List, ast.Tuple)):
+                    for item in value.elts:
+                        if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                            yield item.value, f"{package}.{key.value}"
 
 
 def _imports(tree: ast.Module, own_module: str, is_package: bool) -> Iterator[Import]:

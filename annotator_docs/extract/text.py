@@ -9,9 +9,11 @@ lines moving above it; finer spans use ``quote``. Shebangs and directives writte
 
 from __future__ import annotations
 
+import hashlib
 import re
 
-from ..model import SourceModel, Span, Symbol, SymbolKind
+from ..models import Language, SourceModel, Span, Symbol, SymbolKind
+from .tokens import text_tokens
 
 _TITLE = re.compile(r"^# +(\S.*?)\s*$")
 
@@ -30,6 +32,9 @@ def extract_text(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceM
             end -= 1
         seen[title] = seen.get(title, 0) + 1
         name = title if seen[title] == 1 else f"{title} ({seen[title]})"
-        symbols.append(Symbol(path=name, kind=SymbolKind.TEXT_SECTION, span=Span(start, end), name_line=start,
-                              signature=lines[start - 1].strip()[:120]))
-    return SourceModel(path=path, language="text", lines=lines, symbols=tuple(symbols), sha256=sha256)
+        body = text_tokens(lines[start:end])  # the section's code, not its title: a retitled section is a rename
+        symbols.append(Symbol(qualname=name, kind=SymbolKind.TEXT_SECTION, span=Span(start, end), name_line=start,
+                              signature=lines[start - 1].strip()[:120],
+                              digest=hashlib.sha256("\n".join(t for t in body if t).encode()).hexdigest()[:16]))
+    return SourceModel(path=path, language=Language.TEXT, lines=lines, symbols=tuple(symbols), tokens=text_tokens(lines),
+                       sha256=sha256)

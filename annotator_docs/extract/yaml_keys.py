@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from ..model import Finding, SourceModel, Span, Symbol, SymbolKind
+from ..findings import Finding
+from ..models import Language, SourceModel, Span, Symbol, SymbolKind
+from .tokens import data_digest, yaml_tokens
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_ONLY_BREAKS = {0x85: " ", 0x2028: " ", 0x2029: " "}
@@ -27,27 +29,22 @@ def extract_yaml(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceM
     for document in documents:
         if document is not None:
             walker.walk(document, prefix="", in_sequence=False)
-    ordered = sorted(symbols.values(), key=lambda s: (s.span.start, s.span.end, s.path))
-    return SourceModel(path=path, language="yaml", lines=lines, symbols=tuple(ordered), sha256=sha256)
+    ordered = sorted(symbols.values(), key=lambda s: (s.span.start, s.span.end, s.qualname))
+    return SourceModel(path=path, language=Language.YAML, lines=lines, symbols=tuple(ordered),
+                       tokens=yaml_tokens(text, len(lines)), sha256=sha256)
 
 
-def _unparsed(path, lines, sha256, line, column, message) -> SourceModel:
-    finding = Finding(
-        code="E102",
-        message=f"YAML source does not parse: {message}",
-        path=path,
-        line=line,
-        column=column,
-        severity="warning",
-        hint="the page shows the lines without key paths; notes can only anchor at file level",
-    )
-    return SourceModel(path=path, language="yaml", lines=lines, findings=(finding,), sha256=sha256)
+def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column: int, message: str) -> SourceModel:
+    finding = Finding("E102", f"YAML source does not parse at line {line}: {message}", path, line, column,
+                      hint="the page shows the lines as text; its notes cannot anchor until the file parses")
+    return SourceModel(path=path, language=Language.YAML, lines=lines, findings=(finding,), sha256=sha256)
 
 
 class _Walker:
     def __init__(self, lines: tuple[str, ...], symbols: dict[str, Symbol]) -> None:
         self.lines = lines
         self.symbols = symbols
+        self.constructor = yaml.constructor.SafeConstructor()  # one per file: nothing outlives the extraction
 
     def walk(self, node: yaml.Node, prefix: str, in_sequence: bool) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -75,7 +72,12 @@ class _Walker:
             top -= 1
         kind = SymbolKind.YAML_ITEM if in_sequence else SymbolKind.YAML_KEY
         signature = self.lines[start - 1].strip()[:120]
-        self.symbols[path] = Symbol(path=path, kind=kind, span=Span(top, end), name_line=start, signature=signature)
+        try:
+            value = self.constructor.construct_object(last, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            value = self.lines[start - 1 : end]
+        self.symbols[path] = Symbol(qualname=path, kind=kind, span=Span(top, end), name_line=start, signature=signature,
+                                    digest=data_digest([path.rsplit(".", 1)[-1], value]))
 
 
 def _is_blank_or_comment(line: str) -> bool:

@@ -1,62 +1,70 @@
-"""One file's page: header sections, then rows of (notes | code). Pure: analysis in, Markdown out.
+"""One file's page: a compact header, then rows of (notes | code), then the takeaways. Pure: analysis in, page out.
 
-The page is Markdown for mkdocs (front matter, section headings for the table of contents) whose
-bodies are pre-rendered HTML blocks, so no builder re-highlights the code or re-reads note text.
-Rows start at every note's first line and every definition; each row's code runs to the next row,
-so every source line appears exactly once, in order.
+The page is Markdown for any builder (front matter, one heading) whose bodies are HTML blocks made
+from templates with autoescaping. Rows start at every note's first line (and, in Python, at every
+definition); each row's code runs to the next row, so every source line appears exactly once, in
+order. The rows themselves, the bulk of the page, stand in the Markdown as a lean placeholder that
+holds one heading per note (what search indexes); builders swap the rows in at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from ..anchors import ResolvedNote, State
-from ..coverage import FileProgress, Status
-from ..lock import Lock
-from ..model import SourceModel, SymbolKind
-from ..project import FileAnalysis
-from .code import highlight_lines
-from .links import SymbolIndex, resolver_for
-from .markdown import LinkContext, escape, render_markdown
+import yaml
+from markupsafe import Markup
 
-_ROW_KINDS = {
+from ..findings import Finding
+from ..layout import page_url, relative_url, sidecar_path
+from ..models import (
+    FileAnalysis, FileProgress, Language, ResolvedNote, SourceModel, Source, State, Status, SymbolKind,
+)
+from .links import SiteIndex
+from .markdown import LinkContext, NoteRenderer
+from .report import label, percent, status_word
+from .templates import render
+
+ROW_KINDS = frozenset({
     SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD,
-    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT, SymbolKind.TEXT_SECTION,
+    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT,
+})
+FOLD_FROM = 6  # lines of comments (a licence header) folded behind an expander
+FOLD_IMPORTS_FROM = 10  # lines of imports folded behind an expander
+_ANNOTATOR_STATE = {
+    State.INTACT: "intact", State.MOVED: "moved: run annotator pin",
+    State.CHANGED: "changed: review it, then annotator pin --accept", State.ORPHANED: "orphaned: its code was not found",
 }
-_STATE_LABEL = {
-    State.INTACT: "intact",
-    State.MOVED: "moved: run annotator pin",
-    State.CHANGED: "code changed since this note was written: review it",
-    State.ORPHANED: "orphaned: its code was not found",
+_READER_STATE = {
+    State.MOVED: "The code under this note moved since the note was written; it is shown where the code is now.",
+    State.CHANGED: "The code under this note has changed since the note was written: parts of it may be out of date.",
+    State.ORPHANED: "The code this note described is no longer in the file.",
 }
+_TAG = re.compile(r"<[^>]+>")
+_IMPORT = re.compile(r"^\s*(import\s|from\s\S+\s+import\s)")
 
 
-def anchor_id(symbol_path: str) -> str:
+def anchor_id(qualname: str) -> str:
     """HTML id for a symbol path: the path itself, whitespace made safe (``#GRPOConfig.beta``)."""
-    return re.sub(r"\s+", "-", symbol_path.strip())
+    return re.sub(r"\s+", "-", qualname.strip())
 
 
 @dataclass(frozen=True, slots=True)
 class PageInput:
     analysis: FileAnalysis
     progress: FileProgress
-    lock: Lock
-    index: SymbolIndex
-    locked_paths: frozenset[str]
+    source: Source
+    index: SiteIndex
+    code: tuple[str, ...]  # the highlighted lines, one HTML string per source line
+    next_page: tuple[str, str] | None = None  # (title, page uri) on the reading path
+    downloads: tuple[tuple[str, str], ...] = ()  # (label, site uri)
     problem: str = ""  # a build problem to show as a banner (e.g. a sidecar error during serve)
     search_code: bool = False  # put the code's text in the search index too
-
-
-def front_matter(title: str, description: str = "", hide: tuple[str, ...] = ()) -> str:
-    data: dict[str, object] = {"title": escape(title)}
-    if description:
-        data["description"] = escape(description)[:200]
-    if hide:
-        data["hide"] = list(hide)
-    return "---\n" + "".join(f"{key}: {json.dumps(value)}\n" for key, value in data.items()) + "---\n\n"
+    overrides: tuple[str, ...] = ()  # template folders searched before annotator's own
+    prefix: str = ""  # where the generated pages sit inside the docs ("annotated/" for generate --out docs/annotated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,229 +78,248 @@ class RenderedPage:
 
     markdown: str
     blocks: tuple[tuple[str, str], ...] = ()  # (placeholder, HTML)
-    block_files: tuple[tuple[str, str], ...] = ()  # (placeholder, path of a file holding the HTML)
-
-    def _all_blocks(self):
-        yield from self.blocks
-        for placeholder, path in self.block_files:
-            with open(path, encoding="utf-8") as handle:
-                yield placeholder, handle.read()
+    block_files: tuple[tuple[str, str, str], ...] = ()  # (placeholder, file holding the HTML, its sha256)
+    findings: tuple[Finding, ...] = ()
 
     def inline(self) -> str:
         return self.swap_blocks(self.markdown)
 
-    def swap_blocks(self, html_page: str) -> str:
-        for placeholder, block in self._all_blocks():
-            html_page = html_page.replace(placeholder, block, 1)
-        return html_page
+    def swap_blocks(self, page_html: str) -> str:
+        from ..cache import Cache
+
+        for placeholder, block in self.blocks:
+            page_html = page_html.replace(placeholder, block, 1)
+        for placeholder, where, digest in self.block_files:
+            page_html = page_html.replace(placeholder, Cache.read_blob(where, digest), 1)
+        return page_html
 
 
-_TAG = re.compile(r"<[^>]+>")
+def front_matter(title: str, description: str = "", hide: tuple[str, ...] = ()) -> str:
+    """YAML front matter (Unicode kept as it is). Titles are escaped: themes put them in the navigation
+    and the window title without escaping."""
+    data: dict[str, object] = {"title": html.escape(title)}
+    if description:
+        data["description"] = html.escape(description[:200])
+    if hide:
+        data["hide"] = list(hide)
+    return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10_000) + "---\n\n"
 
 
-def _search_text(notes: list[ResolvedNote], rendered: list[str]) -> str:
-    """What search indexes for the rows: symbol names and the notes' text, as plain paragraphs."""
-    paragraphs = []
-    for note, html_text in zip(notes, rendered):
-        label = " › ".join(x for x in (note.note.symbol, note.note.section) if x)
-        text = " ".join(_TAG.sub(" ", html_text).split())
-        paragraphs.append(f"<p>{escape(label)}: {text}</p>" if label else f"<p>{text}</p>")
-    return "".join(paragraphs)
+@dataclass
+class _Notes:
+    """Renders the notes of one page, collecting every finding their text produces."""
+
+    page: PageInput
+    renderer: NoteRenderer
+    context: LinkContext
+    findings: list[Finding] = field(default_factory=list)
+    plain: dict[str, tuple[str, str]] = field(default_factory=dict)  # note id -> (heading, text) for search
+
+    def prose(self, text: str, line: int = 1) -> Markup:
+        result = self.renderer.render(text, self.context, sidecar_path(self.page.analysis.file), line)
+        self.findings.extend(result.findings)
+        for link in result.links:
+            why = self.page.index.dead(link)
+            if why:
+                self.findings.append(Finding("R002", f"dead link `{link}`: {why}", sidecar_path(self.page.analysis.file), line,
+                                             hint="link a symbol path or a note id that exists (see the page's outline)"))
+        return Markup(result.html)
+
+    def view(self, note: ResolvedNote) -> dict[str, Any]:
+        n, page = note.note, self.page
+        parts = [{"label": heading, "html": self.prose(text, n.sidecar_line)}
+                 for heading, text in (("What", n.what), ("Why", n.why), ("How", n.how)) if text.strip()]
+        if n.body.strip():
+            parts.append({"label": "", "html": self.prose(n.body, n.sidecar_line)})
+        title = Markup(self.renderer.inline(n.title, self.context)) if n.title else ""
+        quote = f"“{n.quote}”" if n.quote else ""
+        symbol_label = " › ".join(x for x in (n.symbol, n.section, quote) if x)
+        span = (note.span.start, note.span.end) if note.span else None
+        lines_label = ""
+        upstream = None
+        if note.span is not None:
+            lines_label = f"L{note.span.start}" + (f"–{note.span.end}" if note.span.end != note.span.start else "")
+            upstream = page.source.blob_url(page.analysis.file.path, note.span.start, note.span.end)
+        located = page.analysis.model is not None and not note.is_file_level
+        problem = ""
+        if note.state is State.ORPHANED:
+            problem = note.findings[0].format() if note.findings else note.reason or "anchor not found"
+        heading = _TAG.sub("", str(title)) or n.section or n.symbol or "Note on the whole file"
+        self.plain[note.note_id] = (html.unescape(heading), " ".join(html.unescape(_TAG.sub(" ", " ".join(str(p["html"]) for p in parts))).split()))
+        return {
+            "id": note.note_id, "state": note.state.value, "span": span, "title": title, "symbol_label": symbol_label,
+            "lines_label": lines_label, "upstream": upstream, "parts": parts,
+            "badge": _ANNOTATOR_STATE[note.state] if located else "",
+            "reader_warning": _READER_STATE.get(note.state, "") if located else "",
+            "problem": problem, "candidates": [f"{c.qualname} ({c.score:.2f})" for c in note.candidates[:3]],
+        }
 
 
-def render_file_page(page: PageInput) -> RenderedPage:
+def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     analysis, progress = page.analysis, page.progress
-    context = LinkContext(page_url=progress.page, locked_paths=page.locked_paths)
-    sidecar = analysis.sidecar
-    title = progress.title
-    parts = [front_matter(title, sidecar.overview.split("\n")[0] if sidecar else "")]
-    parts.append(f'<h1 class="ann-title">{escape(title)}</h1>\n\n')
-    parts.append(_meta(page) + "\n\n")
-    if page.problem:
-        parts.append(_block("ann-error", f"<strong>This page has a problem.</strong> <code>{escape(page.problem)}</code>"))
-    if analysis.findings:
-        parts.append(_findings_panel(analysis))
-    if sidecar is not None:
-        parts.append(_header_sections(sidecar, context))
+    file, sidecar, model = analysis.file, analysis.sidecar, analysis.model
+    url = page_url(file, page.prefix)
+    context = LinkContext(page_url=url, resolve=page.index.resolve_uri, key=page.index.digest)
+    notes = _Notes(page, renderer, context)
+
+    placed = [n for n in analysis.notes if n.span is not None and n.state is not State.ORPHANED and model is not None]
     file_level = [n for n in analysis.notes if n.is_file_level]
-    orphaned = [n for n in analysis.notes if n.state is State.ORPHANED]
-    if file_level:
-        parts.append("## Notes on the whole file\n\n")
-        parts.append(_block("ann-file-notes", "".join(_note_html(n, context, page) for n in file_level)))
-    if orphaned:
-        parts.append("## Notes that lost their code\n\n")
-        parts.append(_block("ann-orphans", "".join(_note_html(n, context, page) for n in orphaned)))
-    parts.append("## Code and notes\n\n")
-    if analysis.model is None:
-        parts.append(_block("ann-not-pulled",
-                            "<p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code> "
-                            "to see the code beside these notes.</p>"
-                            + "".join(_note_html(n, context, page) for n in analysis.notes if not n.is_file_level)))
-        return RenderedPage("".join(parts))
-    rows_html, notes, notes_html = _rows(page, analysis.model, context)
+    orphans = [n for n in analysis.notes if n not in placed and n not in file_level]
+    flow = sidecar.data_flow if sidecar else None
+    values: dict[str, Any] = {
+        "key": file.key, "path": file.path, "group": file.group, "title": progress.title,
+        "source_name": page.source.name, "ref": page.source.ref or "",
+        "commit": page.source.commit[:12] if page.source.commit else "",
+        "upstream": page.source.blob_url(file.path),
+        "lead": notes.prose(_first_paragraph(sidecar.overview)) if sidecar and sidecar.overview else "",
+        "line_count": model.line_count if model else "–", "note_count": progress.notes,
+        "downloads": [{"label": text, "href": relative_url(url, page.prefix + uri)} for text, uri in page.downloads],
+        "status": status_word(progress), "status_class": progress.status.value.replace(" ", "-"),
+        "priority": progress.priority.value,
+        "coverage": (f"{percent(progress.line_percent)} of lines annotated · {progress.annotated_symbols}/{progress.symbols} symbols"
+                     if progress.pulled else "coverage unknown: code not pulled"),
+        "gaps": _gaps(progress), "problem": page.problem,
+        "findings": [f.format() for f in analysis.findings if f.code != "A021"][:50],
+        "outline": _outline(analysis),
+        "role": notes.prose(sidecar.role) if sidecar and sidecar.role else "",
+        "innovations": [notes.prose(item) for item in sidecar.key_innovations] if sidecar else [],
+        "flow": [(k, notes.prose(t)) for k, t in (("Origin", flow.origin), ("Processing", flow.processing),
+                                                 ("Destination", flow.destination)) if t] if flow else [],
+        "file_notes": [notes.view(n) for n in file_level],
+        "orphans": [notes.view(n) for n in orphans],
+        "takeaways": [notes.prose(t) for t in sidecar.takeaways] if sidecar else [],
+        "next": {"title": page.next_page[0], "href": relative_url(url, page.prefix + page.next_page[1])} if page.next_page else None,
+    }
+    description = _TAG.sub("", str(values["lead"]))
+    parts = [front_matter(progress.title, " ".join(html.unescape(description).split()), hide=("navigation", "toc"))]
+    if model is None:  # the notes without their code: shown, never dropped
+        pseudo = {"first": 1, "last": 0, "anchors": [], "about": True, "segments": [],
+                  "notes": [notes.view(n) for n in analysis.notes if not n.is_file_level]}
+        missing = ('<div class="ann-not-pulled"><p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code>'
+                   " to see the code beside these notes.</p></div>")
+        body = (render("page_header.html", page.overrides, page=values) + missing
+                + render("page_rows.html", page.overrides, page=values, rows=[pseudo])
+                + render("page_footer.html", page.overrides, page=values))
+        parts.append(_html_block(body))
+        return RenderedPage("".join(parts), findings=tuple(notes.findings))
+    rows = _rows(page, model, placed, notes)
+    rows_html = render("page_rows.html", page.overrides, page=values, rows=rows)
+    header = render("page_header.html", page.overrides, page=values)
+    footer = render("page_footer.html", page.overrides, page=values)
     key = hashlib.sha256(rows_html.encode()).hexdigest()[:16]
-    indexed = _search_text(notes, notes_html)
-    if page.search_code:  # one line of code tokens: search needs the words, not the layout
-        indexed += f"<p>{escape(' '.join(' '.join(analysis.model.lines).split()))}</p>"
-    placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{indexed}</div>'
+    placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{_search_index(notes, page, model)}</div>'
+    parts.append(_html_block(header))
     parts.append(placeholder + "\n\n")
-    return RenderedPage("".join(parts), ((placeholder, rows_html),))
+    parts.append(_html_block(footer))
+    return RenderedPage("".join(parts), ((placeholder, rows_html),), findings=tuple(notes.findings))
 
 
-def _block(css: str, inner: str) -> str:
-    return f'<div class="{css}" markdown="0">\n{inner}\n</div>\n\n'
+def _html_block(text: str) -> str:
+    body = "\n".join(line for line in text.split("\n") if line.strip())  # no blank line may end a raw HTML block early
+    return f'<div class="ann-page-part">\n{body}\n</div>\n\n'
 
 
-def _meta(page: PageInput) -> str:
-    progress, lock = page.progress, page.lock
-    path = page.analysis.path
-    upstream = lock.blob_url(path)
-    source = f'<a href="{escape(upstream)}">{escape(path)}</a>' if upstream else escape(path)
-    commit = f' at <code>{escape(lock.commit[:12])}</code>' if lock.commit else ""
-    crumbs = f'<nav class="ann-crumbs" aria-label="Breadcrumb">{escape(progress.group)} › <code>{source}</code>{commit}</nav>'
-    status = progress.status.value
-    gaps = progress.missing
-    gap_text = ""
-    if progress.status is not Status.COMPLETE:
-        items = [escape(item.label) for item in gaps]
-        if progress.uncovered:
-            items.append(f"{len(progress.uncovered)} symbol(s) without a note")
-        if progress.review:
-            items.append(f"{len(progress.review)} note(s) need review")
-        if items:
-            gap_text = '<ul class="ann-gaps">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
-    figures = (
-        f'<span class="ann-pill ann-status-{status.replace(" ", "-")}">{escape(status)}</span> '
-        f'<span class="ann-pill">{escape(progress.priority)}</span> '
-        f"<span>{progress.lines} lines · {progress.line_percent:.0f}% of lines annotated · "
-        f"{progress.annotated_symbols}/{progress.symbols} symbols · {progress.notes} notes</span>"
-    )
-    return f'<div class="ann-meta" markdown="0">\n{crumbs}\n<div class="ann-progress">{figures}</div>{gap_text}\n</div>'
+def _first_paragraph(text: str) -> str:
+    return text.strip().split("\n\n", 1)[0]
 
 
-def _findings_panel(analysis: FileAnalysis) -> str:
-    shown = [f for f in analysis.findings if f.code not in ("A021",)]
-    if not shown:
-        return ""
-    items = "".join(f"<li><code>{escape(f.format())}</code></li>" for f in shown[:50])
-    return _block("ann-findings", f"<p><strong>Findings</strong> (<code>annotator check</code>):</p><ul>{items}</ul>")
+def _gaps(progress: FileProgress) -> list[str]:
+    if progress.status is Status.COMPLETE:
+        return []
+    items = [label(item) for item in progress.missing]
+    if progress.uncovered:
+        items.append(f"{len(progress.uncovered)} symbol(s) without a note")
+    if progress.review:
+        items.append(f"{len(progress.review)} note(s) need review")
+    return items
 
 
-def _header_sections(sidecar, context: LinkContext) -> str:
-    out = []
+def _outline(analysis: FileAnalysis) -> list[dict[str, Any]]:
+    if analysis.model is None:
+        return []
+    noted = {n.symbol for n in analysis.notes if n.symbol and n.state is not State.ORPHANED}
+    return [{"anchor": anchor_id(s.qualname), "label": s.qualname, "depth": min(s.qualname.count("."), 3)}
+            for s in analysis.model.symbols if s.qualname in noted]
 
-    def section(heading: str, css: str, body: str) -> None:
-        if body:
-            out.append(f"## {heading}\n\n" + _block(f"ann-prose {css}", body))
 
-    section("Overview", "ann-overview", render_markdown(sidecar.overview, context))
-    section("Role in the pipeline", "ann-role", render_markdown(sidecar.role, context))
-    if sidecar.key_innovations:
-        items = "".join(f"<li>{render_markdown(item, context)}</li>" for item in sidecar.key_innovations)
-        section("Key innovations", "ann-innovations", f"<ul>{items}</ul>")
-    flow = sidecar.data_flow
-    if any((flow.origin, flow.processing, flow.destination)):
-        cells = "".join(
-            f'<div class="ann-flow-step"><p class="ann-label">{label}</p>{render_markdown(text, context)}</div>'
-            for label, text in (("Origin", flow.origin), ("Processing", flow.processing), ("Destination", flow.destination))
-        )
-        section("Data flow", "ann-flow", cells)
-    if sidecar.takeaways:
-        items = "".join(f"<li>{render_markdown(item, context)}</li>" for item in sidecar.takeaways)
-        section("Key takeaways", "ann-takeaways", f"<ol>{items}</ol>")
+def _search_index(notes: _Notes, page: PageInput, model: SourceModel) -> str:
+    """One heading per note, with the note's own anchor and its plain text: what search indexes."""
+    out = ["".join(f'<span id="{html.escape(anchor_id(s.qualname))}"></span>' for s in model.symbols)]  # for link checkers
+    for note_id, (heading, text) in notes.plain.items():
+        out.append(f'<h3 id="note-{html.escape(note_id)}">{html.escape(heading)}</h3><p>{html.escape(text)}</p>')
+    if page.search_code:  # one line of code tokens: search needs the words, not the layout
+        out.append(f"<p>{html.escape(' '.join(' '.join(model.lines).split()))}</p>")
     return "".join(out)
 
 
-def _note_html(note: ResolvedNote, context: LinkContext, page: PageInput) -> str:
-    n = note.note
-    css = f"ann-note ann-state-{note.state.value}"
-    span_attr = f' data-ann-span="{note.span.start}-{note.span.end}"' if note.span else ""
-    head = []
-    if n.symbol or n.section or n.quote:
-        label = " › ".join(escape(x) for x in (n.symbol, n.section) if x) or "quote"
-        head.append(f'<code class="ann-sym">{label}</code>')
-    if note.span is not None:
-        url = page.lock.blob_url(page.analysis.path, note.span.start, note.span.end)
-        lines = f"L{note.span.start}" + (f"–{note.span.end}" if note.span.end != note.span.start else "")
-        link = f'<a class="ann-lines" href="#L{note.span.start}">{lines}</a>'
-        if url:
-            link += f' <a class="ann-upstream" href="{escape(url)}" title="these lines upstream, at the pinned commit">upstream ↗</a>'
-        head.append(link)
-    if not note.is_file_level and page.analysis.model is not None:
-        head.append(f'<span class="ann-badge ann-badge-{note.state.value}" title="anchor state">'
-                    f'{escape(_STATE_LABEL[note.state])}</span>')
-    body = []
-    if n.title:
-        body.append(f'<p class="ann-note-title">{escape(n.title)}</p>')
-    for label, text in (("What", n.what), ("Why", n.why), ("How", n.how)):
-        if text.strip():
-            body.append(f'<div class="ann-part"><p class="ann-label">{label}</p>{render_markdown(text, context)}</div>')
-    if n.body.strip():
-        body.append(render_markdown(n.body, context))
-    if note.state is State.ORPHANED:
-        problem = note.findings[0].format() if note.findings else "anchor not found"
-        candidates = ", ".join(f"<code>{escape(c.symbol)}</code> ({escape(c.reason)})" for c in note.candidates[:3])
-        body.append(f'<p class="ann-warning">{escape(problem)}' + (f"<br>Closest: {candidates}" if candidates else "") + "</p>")
-    tabindex = ' tabindex="0"' if note.span else ""
-    return (f'<div class="{css}" id="note-{escape(note.note_id)}"{span_attr}{tabindex}>'
-            f'<div class="ann-note-head">{" ".join(head)}</div>{"".join(body)}</div>\n')
-
-
-_HIGHLIGHTED: dict[tuple, list[str]] = {}
-
-
-def _highlighted(page: PageInput, model: SourceModel, context: LinkContext) -> list[str]:
-    """Highlighting depends on the code and the link targets, not on the notes: an edited sidecar
-    re-renders its page without re-highlighting the code."""
-    key = (model.path, model.sha256, page.index.digest(), context, page.lock.commit)
-    if key not in _HIGHLIGHTED:
-        resolver = resolver_for(model, page.index, context, page.lock) if model.language == "python" else None
-        while len(_HIGHLIGHTED) >= 16:  # the pages being edited, not the whole site: memory stays flat
-            _HIGHLIGHTED.pop(next(iter(_HIGHLIGHTED)))
-        _HIGHLIGHTED[key] = highlight_lines(model.lines, model.language, resolver, model.path)
-    return _HIGHLIGHTED[key]
-
-
-def _rows(page: PageInput, model: SourceModel, context: LinkContext) -> tuple[str, list[ResolvedNote], list[str]]:
-    code = _highlighted(page, model, context)
+def _rows(page: PageInput, model: SourceModel, placed: list[ResolvedNote], notes: _Notes) -> list[dict[str, Any]]:
+    code = page.code
     if not code:
-        return _block("ann-empty", "<p>This file is empty.</p>"), [], []
-    placed = [n for n in page.analysis.notes if n.span is not None and n.state is not State.ORPHANED]
-    starts = {1} | {n.span.start for n in placed}
-    starts |= {s.span.start for s in model.symbols if s.kind in _ROW_KINDS}
-    starts |= {s.span.start for s in model.symbols if s.kind is SymbolKind.YAML_KEY and "." not in s.path}
-    starts = sorted(x for x in starts if 1 <= x <= len(code))
+        return []
+    starts = {1} | {n.span.start for n in placed if n.span}
+    if model.language is Language.PYTHON:
+        starts |= {s.span.start for s in model.symbols if s.kind in ROW_KINDS}
+    ordered = sorted(x for x in starts if 1 <= x <= len(code))
     anchors: dict[int, list[str]] = {}
     for symbol in model.symbols:
-        anchors.setdefault(symbol.span.start, []).append(anchor_id(symbol.path))
+        anchors.setdefault(symbol.span.start, []).append(anchor_id(symbol.qualname))
     by_start: dict[int, list[ResolvedNote]] = {}
-    for note in sorted(placed, key=lambda n: (n.span.start, -n.span.end, n.note.index)):
-        by_start.setdefault(note.span.start, []).append(note)
-
+    for note in sorted(placed, key=lambda n: (n.span.start, -n.span.end, n.note.index)):  # type: ignore[union-attr]
+        by_start.setdefault(note.span.start, []).append(note)  # type: ignore[union-attr]
     rows = []
-    indexed_notes: list[ResolvedNote] = []
-    indexed_html: list[str] = []
-    for position, start in enumerate(starts):
-        end = starts[position + 1] - 1 if position + 1 < len(starts) else len(code)
-        notes = by_start.get(start, [])
-        rendered = [_note_html(n, context, page) for n in notes]
-        indexed_notes += notes
-        indexed_html += rendered
-        notes_html = "".join(rendered)
-        lines_html = []
-        for number in range(start, end + 1):
-            ids = "".join(f'<span class="ann-anchor" id="{escape(a)}"></span>' for a in anchors.get(number, ()))
-            lines_html.append(
-                f'<span class="ann-line" id="L{number}">{ids}<a class="ann-ln" href="#L{number}">{number}</a>'
-                f'<span class="ann-src">{code[number - 1]}</span></span>'
-            )
-        css = "ann-row" + ("" if notes else " ann-row-bare")
-        rows.append(
-            f'<div class="{css}" data-ann-first="{start}" data-ann-last="{end}">'
-            f'<div class="ann-notes">{notes_html}</div>'
-            f'<section class="ann-code" data-search-exclude><div class="highlight"><pre><code>'
-            + "\n".join(lines_html)
-            + "</code></pre></div></section></div>"
-        )
-    html_rows = f'<div class="ann-rows" data-ann-source="{escape(page.analysis.path)}">\n' + "\n".join(rows) + "\n</div>"
-    return html_rows, indexed_notes, indexed_html
+    for position, start in enumerate(ordered):
+        end = ordered[position + 1] - 1 if position + 1 < len(ordered) else len(code)
+        row_notes = [notes.view(n) for n in by_start.get(start, [])]
+        segments = []
+        for first, last, fold in _segments(model, start, end):
+            lines = [{"number": number, "html": Markup(code[number - 1]),
+                      "anchors": anchors.get(number, []) if number != start else []} for number in range(first, last + 1)]
+            segments.append({"fold": fold, "lines": lines})
+        rows.append({"first": start, "last": end, "anchors": anchors.get(start, []), "notes": row_notes,
+                     "about": position == 0, "segments": segments})
+    return rows
+
+
+def _segments(model: SourceModel, start: int, end: int) -> list[tuple[int, int, str]]:
+    """A row's lines as runs; a long run of comments (a licence header) or of imports is folded
+    behind an expander. Python only: recipes and scripts are short and every line matters."""
+    if model.language is not Language.PYTHON:
+        return [(start, end, "")]
+    kinds = [_line_kind(line) for line in model.lines[start - 1 : end]]
+    out: list[tuple[int, int, str]] = []
+    number = start
+    while number <= end:
+        kind = kinds[number - start]
+        last = number
+        if kind in ("comment", "import"):
+            while last + 1 <= end and kinds[last + 1 - start] in (kind, "blank", "continued" if kind == "import" else kind):
+                last += 1
+            while last > number and kinds[last - start] == "blank":
+                last -= 1
+            length = last - number + 1
+            if length >= (FOLD_FROM if kind == "comment" else FOLD_IMPORTS_FROM):
+                text = model.lines[number - 1 : last]
+                what = "licence header" if kind == "comment" and any("licen" in t.lower() for t in text) else \
+                    ("comments" if kind == "comment" else "imports")
+                out.append((number, last, f"{length} lines of {what} (L{number}–{last})"))
+                number = last + 1
+                continue
+        if out and not out[-1][2]:
+            out[-1] = (out[-1][0], number, "")
+        else:
+            out.append((number, number, ""))
+        number += 1
+    return out
+
+
+def _line_kind(line: str) -> str:
+    stripped = line.strip()
+    if not stripped:
+        return "blank"
+    if stripped.startswith("#"):
+        return "comment"
+    if _IMPORT.match(line):
+        return "import"
+    if line[:1] in (" ", "\t", ")"):
+        return "continued"  # the inside of a parenthesised import, among others
+    return "code"

@@ -61,7 +61,8 @@
     if (!id) return;
     var el = document.getElementById(id);
     if (!el) return;
-    var line = el.closest(".ann-line") || el;
+    var row = el.classList.contains("ann-anchor") && el.parentElement.classList.contains("ann-row") ? el.parentElement : null;
+    var line = el.closest(".ann-line") || (row && row.querySelector(".ann-line")) || el;
     line.classList.add("ann-target");
   }
 

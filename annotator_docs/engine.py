@@ -1,0 +1,188 @@
+"""The engine: every stage for a whole project, memoised in one cache; every builder is an adapter over it.
+
+``Engine(project)`` reads each source and sidecar once per run and keeps what it derived in the
+project's :class:`~annotator_docs.cache.Cache` (in memory for a ``mkdocs serve`` session, on disk
+for the next process). The command line asks it for analyses and progress; the mkdocs plugin and
+``annotator generate`` ask it for a :class:`SiteBuild`. On a cold build with many files,
+extraction and page rendering run on both cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from .analysis import analyse_file, follow_moves
+from .cache import Cache
+from .coverage import file_progress, progress_report
+from .extract import extract
+from .findings import Finding
+from .layout import page_uri, sidecar_path
+from .models import FileAnalysis, FileProgress, LoadResult, LockedFile, ProgressReport, SourceModel, to_data
+from .project import Project
+from .sidecar import load_sidecar
+
+PARALLEL_FROM = 16  # uncached files; below this a process pool costs more than it saves
+#: The kinds of cache entry a build uses (and prunes what it did not use).
+BUILD_KINDS = ("extract", "sidecar", "analysis", "progress", "highlight", "page")
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """One file's analysis and the progress derived from it, memoised together."""
+
+    key: str
+    analysis: FileAnalysis
+    progress: FileProgress
+
+
+class Engine:
+    def __init__(self, project: Project, cache: Cache | None = None, *, search_code: bool = False) -> None:
+        self.project = project
+        self.cache = cache if cache is not None else Cache.for_project(project.root)
+        self.search_code = search_code  # index the code for search too, not only notes and symbol names
+
+    # -- stages ------------------------------------------------------------------------------------
+    def read_sources(self) -> dict[str, bytes | None]:
+        return {f.key: self.project.read_source(f) for f in self.project.lock.all_files}
+
+    def model(self, file: LockedFile, data: bytes | None) -> SourceModel | None:
+        if data is None:
+            return None
+        key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
+        return self.cache.fetch("extract", key, SourceModel, lambda: extract(file.path, data))
+
+    def loaded(self, file: LockedFile) -> tuple[LoadResult | None, str]:
+        """A locked file's loaded sidecar, and what names it in memo keys (its hash, or why it has none)."""
+        read = self.project.read_sidecar(file)
+        if read.refused is not None:
+            return LoadResult(None, (read.refused,)), f"refused:{read.refused.code}"
+        if read.data is None:
+            return None, "absent"
+        digest = hashlib.sha256(read.data).hexdigest()
+        key = self.cache.key(sidecar_path(file), digest)
+        data = read.data
+        return self.cache.fetch("sidecar", key, LoadResult, lambda: load_sidecar(data, sidecar_path(file))), digest
+
+    def analyse(self, file: LockedFile, data: bytes | None) -> Analysed:
+        model = self.model(file, data)
+        loaded, sidecar_key = self.loaded(file)
+        key = self.cache.key(repr(to_data(file)), model.sha256 if model else "-", sidecar_key)
+        found: Analysed | None = self.cache.recall("analysis", key)
+        if found is None:
+            analysis = analyse_file(file, model, loaded)
+            found = Analysed(key, analysis, file_progress(analysis))
+            self.cache.remember("analysis", key, found)
+        return found
+
+    def analysed(self, sources: dict[str, bytes | None] | None = None,
+                 workers: _Workers | None = None) -> list[Analysed]:
+        """Every locked file with a page, analysed; moves across files followed."""
+        sources = self.read_sources() if sources is None else sources
+        if workers is not None:
+            self._extract_in_parallel(sources, workers)
+        items = [self.analyse(f, sources[f.key]) for f in self.project.lock.files]
+        followed = follow_moves([item.analysis for item in items])
+        return [item if new is item.analysis else Analysed(item.key + ":followed", new, file_progress(new))
+                for item, new in zip(items, followed)]
+
+    def analyses(self) -> list[FileAnalysis]:
+        self.cache.start_build()
+        result = [item.analysis for item in self.analysed()]
+        self.cache.finish_build(("extract", "sidecar", "analysis"))
+        return result
+
+    def findings(self, analyses: list[FileAnalysis] | None = None) -> list[Finding]:
+        """Every finding of the project: per file, then sidecars nobody owns, then the cache's notices."""
+        from .layout import page_uri
+        from .references import check_site_link, resolve, sidecar_links, site_anchors
+
+        analyses = self.analyses() if analyses is None else analyses
+        findings = [finding for analysis in analyses for finding in analysis.findings]
+        index, models = self.site_index()
+        pages = site_anchors(self.project.root)
+        generated = {"progress.md", *(page_uri(f) for f in self.project.lock.files)}
+        for analysis in analyses:  # dead links in prose: a renamed symbol or page never becomes a silent 404
+            if analysis.sidecar is not None:
+                for reference in sidecar_links(analysis.sidecar):
+                    if reference.kind == "site":
+                        findings.extend(check_site_link(reference, pages, generated))
+                    else:
+                        findings.extend(resolve(reference, index, models)[1])
+        findings += self.project.unexpected_sidecars()
+        return findings
+
+    def site_index(self, prefix: str = ""):
+        """The symbol table of the whole site (pages, symbols, note ids, modules), and the models by key."""
+        from .anchors import note_ids
+        from .render.links import SiteIndex
+
+        sources = self.read_sources()
+        analysed = self.analysed(sources)
+        models = {f.key: m for f in self.project.lock.all_files if (m := self.model(f, sources[f.key])) is not None}
+        key = self.cache.key("index", prefix, *sorted(a.key for a in analysed), *sorted(m.sha256 for m in models.values()))
+        found = self.cache.recall("index", key)
+        if found is None:
+            ids = {a.analysis.file.key: tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else () for a in analysed}
+            found = (SiteIndex.build(self.project.lock, models, ids, prefix), models)
+            self.cache.remember("index", key, found)
+        return found
+
+    def progress(self) -> ProgressReport:
+        return progress_report([file_progress(a) for a in self.analyses()], self.project.lock)
+
+    # -- parallel cold starts ----------------------------------------------------------------------
+    def _extract_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers) -> None:
+        todo = []
+        for file in self.project.lock.all_files:
+            data = sources.get(file.key)
+            if data is None:
+                continue
+            key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
+            if self.cache.get("extract", key, SourceModel) is None:
+                todo.append((key, file.path, data))
+        if len(todo) < PARALLEL_FROM or not workers.available:
+            return
+        for (key, _, _), model in zip(todo, workers.map(_extract_job, [(path, data) for _, path, data in todo])):
+            self.cache.put("extract", key, model)
+
+
+def _extract_job(job: tuple[str, bytes]) -> SourceModel:
+    path, data = job
+    return extract(path, data)
+
+
+class _Workers:
+    """One process pool per build, started only when a stage has enough uncached work for it."""
+
+    def __init__(self) -> None:
+        self.available = (os.cpu_count() or 1) >= 2
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, function: Callable, jobs: list, chunksize: int = 4) -> list:
+        if self._pool is None:
+            import multiprocessing
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            self._pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context(method))
+        return list(self._pool.map(function, jobs, chunksize=chunksize))
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=exc_info[0] is not None)
+
+
+def progress_json(report: ProgressReport) -> str:
+    from .render.report import report_data
+
+    return json.dumps(report_data(report), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+__all__ = ["Analysed", "Engine", "page_uri", "progress_json"]

@@ -1,0 +1,102 @@
+"""Code as syntax, blind to layout: what a fingerprint hashes (see :class:`~annotator_docs.models.Fingerprint`).
+
+* ``python_tokens`` / ``yaml_tokens`` / ``text_tokens``: for each line, the tokens that start on it,
+  joined by one space, without comments or indentation. A span's token stream is the same after its
+  lines are re-wrapped, re-indented or re-commented.
+* ``syntax_digest``: a hash of a Python statement's tree, which also ignores redundant parentheses
+  and trailing commas. Fields that are empty or None are left out, so the digest does not change
+  when a newer Python adds an always-empty field to a node.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import json
+import tokenize
+
+import yaml
+
+_SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER,
+            tokenize.ENCODING}
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings into parts
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
+    lines: list[list[str]] = [[] for _ in range(line_count)]
+    source = text.split("\n")
+    try:
+        depth, start = 0, (0, 0)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in _SKIPPED:
+                continue
+            if _FSTRING_START is not None and token.type == _FSTRING_START:
+                depth += 1
+                if depth == 1:
+                    start = token.start
+                continue
+            if depth:
+                if token.type == _FSTRING_END:
+                    depth -= 1
+                    if depth == 0:  # one token for the whole f-string, exactly as written (as 3.11 reads it)
+                        _add(lines, start[0], _slice(source, start, token.end))
+                continue
+            _add(lines, token.start[0], token.string)
+    except (tokenize.TokenError, SyntaxError):
+        return text_tokens(tuple(source[:line_count]))
+    return tuple(" ".join(parts) for parts in lines)
+
+
+def yaml_tokens(text: str, line_count: int) -> tuple[str, ...]:
+    """Scalars by value (so quoting style does not count), structure by token type, comments dropped."""
+    lines: list[list[str]] = [[] for _ in range(line_count)]
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if isinstance(token, (yaml.StreamStartToken, yaml.StreamEndToken)):
+                continue
+            value = token.value if isinstance(token, yaml.ScalarToken) else token.id
+            _add(lines, token.start_mark.line + 1, str(value))
+    except yaml.YAMLError:
+        return text_tokens(tuple(text.split("\n")[:line_count]))
+    return tuple(" ".join(parts) for parts in lines)
+
+
+def text_tokens(lines: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(" ".join(line.split()) for line in lines)
+
+
+def _add(lines: list[list[str]], number: int, text: str) -> None:
+    if 1 <= number <= len(lines):
+        lines[number - 1].append(text)
+
+
+def _slice(source: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    if start[0] == end[0]:
+        return source[start[0] - 1][start[1] : end[1]]
+    middle = source[start[0] : end[0] - 1]
+    return "\n".join([source[start[0] - 1][start[1] :], *middle, source[end[0] - 1][: end[1]]])
+
+
+def syntax_digest(node: ast.AST) -> str:
+    return hashlib.sha256(_dump(node).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _dump(node: object) -> str:
+    if isinstance(node, ast.AST):
+        fields = []
+        for name, value in ast.iter_fields(node):
+            if name in ("ctx", "type_comment", "kind") or value is None or value == []:
+                continue
+            fields.append(f"{name}={_dump(value)}")
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ",".join(_dump(item) for item in node) + "]"
+    return repr(node)
+
+
+def data_digest(value: object) -> str:
+    """A YAML key's value as canonical data (so quoting, flow style and comments do not count)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]

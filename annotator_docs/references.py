@@ -1,0 +1,414 @@
+"""Symbol references and live code excerpts in hand-written pages, as a Python-Markdown extension.
+
+Two forms, resolved by the engine like sidecar notes:
+
+* a link to a symbol or note of any locked file: ``[the loss](trl/trainer/grpo_trainer.py#GRPOTrainer._compute_loss)``
+  (a file's key or upstream path, then ``#`` and a symbol path, ``note-<id>`` or ``L12-L20``);
+* an excerpt of that symbol's code (or a quoted part of it), highlighted, with its upstream link
+  at the pinned commit::
+
+      ::: excerpt trl/trainer/grpo_trainer.py#GRPOTrainer._compute_loss
+          quote: "coef_1 = torch.exp(log_ratio)"
+          lines: 3
+
+  The options are a note's selectors (``quote``, ``lines``, ``end_quote``, ``section``) plus
+  ``title``; ``annotator pin`` writes ``fingerprint`` and ``line`` into the block, so an excerpt is
+  intact, moved, changed or orphaned in ``annotator check`` and ``drift`` exactly like a note.
+
+Unknown files or symbols fail ``annotator check`` and strict builds with a ``path:line:col``
+message. The extension is what the plugin adds to ``markdown_extensions`` (and what a builder that
+runs no plugins lists itself: ``- annotator_docs.references``); :func:`scan_page` is what ``check``,
+``drift`` and ``pin`` read pages with.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown import Extension, Markdown
+from markdown.blockprocessors import BlockProcessor
+from markdown.treeprocessors import Treeprocessor
+
+from .anchors import resolve_note
+from .findings import Finding
+from .models import Note, ResolvedNote, State
+
+log = logging.getLogger("mkdocs.plugins.annotator")
+_EXCERPT = re.compile(r"^::: excerpt (\S+)[ \t]*$")
+_OPTION = re.compile(r"^ {4}([a-z_]+):[ \t]*(.*?)[ \t]*$")
+_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+OPTIONS = ("quote", "lines", "end_quote", "section", "title", "fingerprint", "line")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    page: str  # project-relative path of the Markdown page
+    line: int
+    column: int
+    kind: str  # "link" | "excerpt"
+    target: str  # PATH#FRAGMENT as written
+    options: tuple[tuple[str, str], ...] = ()  # excerpt options, values as written (YAML scalars)
+    option_lines: tuple[tuple[str, int], ...] = ()  # where each option sits (for pin)
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name)
+
+
+def scan_page(text: str, page: str) -> list[Reference]:
+    """Every link and excerpt of a page that could name a locked file, outside code fences."""
+    found: list[Reference] = []
+    lines = text.split("\n")
+    fenced = False
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            match = _EXCERPT.match(line)
+            if match:
+                options, where = [], []
+                follow = number + 1
+                while follow < len(lines) and (option := _OPTION.match(lines[follow])):
+                    options.append((option.group(1), option.group(2)))
+                    where.append((option.group(1), follow + 1))
+                    follow += 1
+                found.append(Reference(page, number + 1, 1, "excerpt", match.group(1), tuple(options), tuple(where)))
+                number = follow
+                continue
+            for link in _LINK.finditer(line):
+                target = link.group(1)
+                if "://" not in target and not target.startswith(("#", "mailto:", "site:", "/")):
+                    found.append(Reference(page, number + 1, link.start(1) + 1, "link", target))
+        number += 1
+    return found
+
+
+def _scalar(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def as_note(reference: Reference) -> Note:
+    """An excerpt (or a link) as the note it behaves like: same selectors, same fingerprint."""
+    _, _, fragment = reference.target.partition("#")
+    symbol = fragment or None
+    if symbol and (symbol.startswith("note-") or re.match(r"^L\d+", symbol)):
+        symbol = None
+    lines, line = _scalar(reference.option("lines")), _scalar(reference.option("line"))
+    text = lambda name: None if reference.option(name) is None else str(_scalar(reference.option(name)))  # noqa: E731
+    return Note(index=0, sidecar_line=reference.line, symbol=symbol, section=text("section"), quote=text("quote"),
+                quote_length=lines if isinstance(lines, int) else None, end_quote=text("end_quote"),
+                line_hint=line if isinstance(line, int) else None, fingerprint=text("fingerprint"),
+                title=text("title") or "", body="excerpt")
+
+
+def resolve(reference: Reference, index: Any, models: dict[str, Any]) -> tuple[ResolvedNote | None, list[Finding]]:
+    """Resolve one reference against the site: the note it behaves like, and its findings."""
+    path, _, fragment = reference.target.partition("#")
+    found = index.reference(reference.target)
+    if found is None:
+        if index.lock.file(path) is not None or any(f.path == path for f in index.lock.all_files):
+            return None, [Finding("R001", f"`{path}` is locked for reference only: it has no page", reference.page,
+                                  reference.line, reference.column, hint="lock it with a page, or link upstream")]
+        if reference.kind == "excerpt" or _looks_like_source(path):
+            return None, [Finding("R001", f"`{path}` is not a locked file", reference.page, reference.line, reference.column,
+                                  hint="`annotator lock add` it, or check the path")]
+        return None, []  # an ordinary relative link (another page): mkdocs checks those
+    file, _ = found
+    if reference.kind == "link":
+        why = index.dead(reference.target)
+        if why:
+            return None, [Finding("R002", f"dead link `{reference.target}`: {why}", reference.page, reference.line,
+                                  reference.column, hint="link a symbol path or a note id that exists")]
+        return None, []
+    model = models.get(file.key)
+    if model is None:
+        return None, []  # not pulled: the file's own E001 says so
+    note = as_note(reference)
+    resolved = resolve_note(note, f"excerpt-{reference.line}", reference.page, model)
+    findings = [Finding("R002" if f.is_error else f.code, f.message, reference.page, reference.line, reference.column, f.hint)
+                for f in resolved.findings]
+    if resolved.state is State.ORPHANED and not findings:
+        findings.append(Finding("R002", f"excerpt `{reference.target}`: {resolved.reason}", reference.page, reference.line))
+    elif resolved.state is not State.ORPHANED and (note.fingerprint is None or resolved.state is not State.INTACT):
+        state = "has no fingerprint" if note.fingerprint is None else f"is {resolved.state.value}: {resolved.reason}"
+        findings.append(Finding("R003", f"excerpt `{reference.target}` {state}", reference.page, reference.line,
+                                hint="run `annotator pin`" + (" --accept" if resolved.state is State.CHANGED else "")))
+    return resolved, findings
+
+
+def _looks_like_source(path: str) -> bool:
+    return bool(re.search(r"\.(py|ya?ml|slurm|sh|toml|cfg|txt|json)$", path)) and not path.endswith(".md")
+
+
+# -- the engine side: pages of a project -------------------------------------------------------------
+def docs_pages(root: Path) -> list[Path]:
+    docs = root / _docs_dir(root)
+    return sorted(p for p in docs.rglob("*.md") if p.is_file() and not p.is_symlink()) if docs.is_dir() else []
+
+
+def _docs_dir(root: Path) -> str:
+    """``docs_dir`` from mkdocs.yml, read without running any of its tags (default ``docs``)."""
+    class Quiet(yaml.SafeLoader):
+        pass
+
+    Quiet.add_multi_constructor("", lambda loader, suffix, node: None)  # !!python/name: and friends: ignored
+    try:
+        data = yaml.load((root / "mkdocs.yml").read_text("utf-8"), Loader=Quiet)  # noqa: S506 - a SafeLoader subclass
+        value = data.get("docs_dir") if isinstance(data, dict) else None
+    except (OSError, yaml.YAMLError):
+        value = None
+    return value if isinstance(value, str) and value and ".." not in value.split("/") and not value.startswith("/") else "docs"
+
+
+def page_references(root: Path) -> list[Reference]:
+    refs = []
+    for page in docs_pages(root):
+        try:
+            text = page.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        refs.extend(scan_page(text, page.relative_to(root).as_posix()))
+    return refs
+
+
+def check_pages(project: Any, engine: Any = None) -> list[Finding]:
+    """Findings of every link and excerpt in the project's hand-written pages."""
+    from .engine import Engine
+
+    engine = engine or Engine(project)
+    index, models = engine.site_index()
+    findings: list[Finding] = []
+    for reference in page_references(project.root):
+        findings.extend(resolve(reference, index, models)[1])
+    return findings
+
+
+# -- the Markdown extension -----------------------------------------------------------------------------
+class _Excerpts(BlockProcessor):
+    def __init__(self, parser: Any, extension: ReferencesExtension) -> None:
+        super().__init__(parser)
+        self.extension = extension
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return bool(_EXCERPT.match(block.split("\n", 1)[0]))
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        block = blocks.pop(0)
+        (reference,) = scan_page(block, self.extension.page_name())
+        reference = self.extension.positioned(reference)
+        placeholder = etree.SubElement(parent, "p")
+        placeholder.text = self.parser.md.htmlStash.store(self.extension.excerpt_html(reference))
+
+
+class _Links(Treeprocessor):
+    def __init__(self, md: Markdown, extension: ReferencesExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter("a"):
+            href = element.get("href", "")
+            target = self.extension.link(href)
+            if target is not None:
+                element.set("href", target)
+
+
+class ReferencesExtension(Extension):
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {
+            "engine": ["", "the annotator engine (the plugin passes its own; a None default would be read as a bool)"],
+            "root": [".", "project root (when no engine is given)"],
+            "page": ["", "the page being converted, for positions in messages (the plugin sets it)"],
+        }
+        super().__init__(**kwargs)
+        self._engine = self.getConfig("engine") or None
+        self._index: tuple[Any, dict[str, Any]] | None = None
+        self._seen: dict[str, int] = {}
+
+    def page_name(self) -> str:
+        return self.getConfig("page") or "docs page"
+
+    def positioned(self, reference: Reference) -> Reference:
+        """The same excerpt as it stands in the page file (its line, and the lines of its options),
+        found by scanning the page: Python-Markdown hands a block processor only the block."""
+        seen = self._seen.setdefault(reference.target, 0)
+        self._seen[reference.target] = seen + 1
+        page = self.getConfig("page")
+        root = Path(self.getConfig("root")) if not self._engine else self._engine.project.root
+        try:
+            text = (root / page).read_text("utf-8") if page else ""
+        except OSError:
+            return reference
+        matches = [r for r in scan_page(text, page) if r.kind == "excerpt" and r.target == reference.target]
+        return matches[seen] if seen < len(matches) else reference
+
+    def _site(self) -> tuple[Any, dict[str, Any]]:
+        if self._index is None:
+            if self._engine is None:
+                from .engine import Engine
+                from .project import Project
+
+                self._engine = Engine(Project.open(Path(self.getConfig("root")).absolute()))
+            self._index = self._engine.site_index()
+        return self._index
+
+    def link(self, href: str) -> str | None:
+        """A reference's site URL (docs-root absolute, which mkdocs turns relative), or None."""
+        if "://" in href or href.startswith(("#", "mailto:", "/")):
+            return None
+        index, models = self._site()
+        found = index.reference(href)
+        if found is None:
+            return None
+        reference = Reference(self.page_name(), 1, 1, "link", href)
+        for finding in resolve(reference, index, models)[1]:
+            log.warning(finding.format())
+        from .layout import page_uri
+
+        return "/" + page_uri(found[0], found[1], index.prefix)
+
+    def excerpt_html(self, reference: Reference) -> str:
+        from .layout import page_uri
+        from .render.code import highlight_lines
+
+        index, models = self._site()
+        resolved, findings = resolve(reference, index, models)
+        for finding in findings:
+            log.warning(finding.format())
+        found = index.reference(reference.target)
+        if resolved is None or resolved.span is None or found is None:
+            return (f'<div class="ann-excerpt ann-excerpt-missing"><p>Excerpt <code>{html.escape(reference.target)}</code> '
+                    "not available: its code is not pulled or was not found.</p></div>")
+        file = found[0]
+        model = models[file.key]
+        span = resolved.span
+        code = highlight_lines(model.lines, model.language.value, None, model.path)[span.start - 1 : span.end]
+        source = index.lock.source_of(file)
+        upstream = source.blob_url(file.path, span.start, span.end)
+        title = reference.option("title")
+        label = html.escape(str(_scalar(title))) if title else f"<code>{html.escape(resolved.symbol or file.path)}</code>"
+        rows = "\n".join(f'<span class="ann-line"><span class="ann-ln">{span.start + i}</span><span class="ann-src">{line}</span></span>'
+                         for i, line in enumerate(code))
+        where = f"{html.escape(file.key)}, lines {span.start}–{span.end}"
+        pin = f" at <code>{html.escape(source.ref or (source.commit or '')[:12])}</code>" if source.commit else ""
+        state = "" if resolved.state is State.INTACT else f' <span class="ann-badge ann-badge-{resolved.state.value}">{resolved.state.value}</span>'
+        return (f'<figure class="ann-excerpt"><figcaption><a href="/{html.escape(page_uri(file, resolved.symbol or "", index.prefix))}">'
+                f"{label}</a> · {where}{pin}"
+                + (f' · <a href="{html.escape(upstream)}">upstream</a>' if upstream else "") + state
+                + f'</figcaption><div class="highlight"><pre><code>{rows}</code></pre></div></figure>')
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown API)
+        md.parser.blockprocessors.register(_Excerpts(md.parser, self), "annotator_excerpts", 105)
+        md.treeprocessors.register(_Links(md, self), "annotator_references", 8)  # after inline links exist, before mkdocs checks them (0)
+        md.registerExtension(self)
+
+
+def makeExtension(**kwargs: Any) -> ReferencesExtension:  # noqa: N802 (Python-Markdown API)
+    return ReferencesExtension(**kwargs)
+
+
+# -- references in sidecar prose, and pinning excerpts -------------------------------------------------
+def sidecar_links(sidecar: Any) -> list[Reference]:
+    """Links in a sidecar's prose that name locked files (positioned at their note, or line 1)."""
+    texts: list[tuple[int, str]] = [(1, t) for t in (sidecar.overview, sidecar.role, *sidecar.key_innovations, *sidecar.takeaways,
+                                                     sidecar.data_flow.origin, sidecar.data_flow.processing,
+                                                     sidecar.data_flow.destination)]
+    texts += [(n.sidecar_line, t) for n in sidecar.notes for t in (n.title, n.what, n.why, n.how, n.body)]
+    found = []
+    for line, text in texts:
+        for link in _LINK.finditer(text or ""):
+            target = link.group(1)
+            if target.startswith("site:"):
+                found.append(Reference(sidecar.sidecar_file, line, 1, "site", target[5:]))
+            elif "://" not in target and not target.startswith(("#", "mailto:", "/")):
+                found.append(Reference(sidecar.sidecar_file, line, 1, "link", target))
+    return found
+
+
+def site_anchors(root: Path) -> dict[str, frozenset[str]]:
+    """Each hand-written page (docs-relative) and the anchors its headings get (Python-Markdown's slugs)."""
+    from markdown.extensions.toc import slugify
+
+    docs = root / _docs_dir(root)
+    out: dict[str, frozenset[str]] = {}
+    for page in docs_pages(root):
+        anchors, fenced = set(), False
+        try:
+            text = page.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.split("\n"):
+            if _FENCE.match(line):
+                fenced = not fenced
+            elif not fenced and (heading := re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)):
+                anchors.add(slugify(re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1)), "-"))
+        out[page.relative_to(docs).as_posix()] = frozenset(anchors)
+    return out
+
+
+def check_site_link(reference: Reference, pages: dict[str, frozenset[str]], generated: set[str]) -> list[Finding]:
+    """A `site:page.md#anchor` link: the page must exist (hand-written or generated), and so must the anchor."""
+    path, _, fragment = reference.target.partition("#")
+    if path in generated:
+        return []
+    if path not in pages:
+        return [Finding("R002", f"dead link `site:{reference.target}`: no page `{path}` in the docs", reference.page,
+                        reference.line, hint="link a page under docs/ (e.g. `site:glossary.md#advantage`)")]
+    if fragment and fragment not in pages[path]:
+        close = sorted(pages[path], key=lambda a: -_overlap(a, fragment))[:3]
+        return [Finding("R002", f"dead link `site:{reference.target}`: `{path}` has no heading `#{fragment}`", reference.page,
+                        reference.line, hint=("did you mean " + ", ".join(f"`#{c}`" for c in close) + "?") if close else "")]
+    return []
+
+
+def _overlap(a: str, b: str) -> int:
+    return len(set(a.split("-")) & set(b.split("-")))
+
+
+def pin_page(text: str, page: str, index: Any, models: dict[str, Any], accept: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """Write ``fingerprint`` and ``line`` into each excerpt of a page; a changed excerpt only when accepted
+    (by ``PAGE:LINE`` or ``all``). Returns the new text and a line per change."""
+    from .anchors import fingerprint
+
+    lines = text.split("\n")
+    changes = []
+    for reference in sorted(scan_page(text, page), key=lambda r: -r.line):  # bottom up: line numbers stay valid
+        if reference.kind != "excerpt":
+            continue
+        resolved, _ = resolve(reference, index, models)
+        if resolved is None or resolved.span is None or resolved.state is State.ORPHANED:
+            continue
+        name = f"{page}:{reference.line}"
+        if resolved.state is State.CHANGED and not ({"all", name} & accept):
+            changes.append(f"{name}: not pinned: its code changed (review it, then `pin --accept {name}`)")
+            continue
+        found = index.reference(reference.target)
+        model = models[found[0].key]
+        symbol = model.symbol(resolved.symbol) if resolved.symbol else None
+        exact = symbol if symbol is not None and symbol.span == resolved.span else None
+        wanted = {"fingerprint": f'"{fingerprint(model, resolved.span, exact, similar=True)}"', "line": str(resolved.span.start)}
+        where = dict(reference.option_lines)
+        last = max([reference.line, *where.values()])
+        for key in ("line", "fingerprint"):
+            if reference.option(key) is not None and str(_scalar(reference.option(key))) == str(_scalar(wanted[key])):
+                continue
+            if key in where:
+                lines[where[key] - 1] = f"    {key}: {wanted[key]}"
+            else:
+                lines.insert(last, f"    {key}: {wanted[key]}")
+            changes.append(f"{name}: {key} -> {wanted[key]}")
+    return "\n".join(lines), changes
