@@ -77,13 +77,16 @@ def follow_moves(analyses: list[FileAnalysis]) -> list[FileAnalysis]:
 
 
 def _find_elsewhere(note: ResolvedNote, analysis: FileAnalysis, analyses: list[FileAnalysis]):
+    """The one other file of the same source that holds the same name with the same code, if it is
+    the only one: boilerplate (``logger = logging.getLogger(__name__)``) in several files is no move."""
     pinned = note.note.pinned
     assert pinned is not None and note.note.symbol is not None
     tail = note.note.symbol.rsplit(".", 1)[-1]
+    found = []
     for other in analyses:
         if other is analysis or other.model is None or other.file.source != analysis.file.source:
             continue
         for symbol in other.model.symbols:
             if symbol.qualname.rsplit(".", 1)[-1] == tail and same_code(pinned, other.model, symbol.span, symbol)[0]:
-                return other, symbol
-    return None
+                found.append((other, symbol))
+    return found[0] if len(found) == 1 else None

@@ -25,10 +25,10 @@ import tokenize
 from dataclasses import dataclass, field
 
 from .findings import Finding
+from .extract.tokens import line_tokens, window_digest
 from .models import Candidate, Fingerprint, Language, Note, ResolvedNote, Sidecar, SourceModel, Span, State, Symbol
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]+")
-_TRAILING_COMMA = re.compile(r", (?=[)\]}])")
 
 
 # -- fingerprints ---------------------------------------------------------------------------------
@@ -36,22 +36,44 @@ def normalise(line: str) -> str:
     return " ".join(line.split())
 
 
+def span_tokens(model: SourceModel, span: Span) -> list[str]:
+    """The span's tokens: blind to comments, indentation, line breaks and trailing commas."""
+    if not model.tokens:
+        return [word for line in model.lines[span.start - 1 : span.end] for word in line.split()]
+    return _without_trailing_commas([t for line in model.tokens[span.start - 1 : span.end] for t in line_tokens(line)])
+
+
 def token_stream(model: SourceModel, span: Span) -> str:
-    """The span's code as one line of tokens: blind to comments, indentation, line breaks and trailing commas."""
-    tokens = model.tokens or tuple(normalise(line) for line in model.lines)
-    text = " ".join(t for t in tokens[span.start - 1 : span.end] if t)
-    return _TRAILING_COMMA.sub("", text)
+    return " ".join(span_tokens(model, span))
+
+
+def token_window(model: SourceModel, start: int, count: int, limit: int) -> Span | None:
+    """The span from ``start`` that holds the first ``count`` tokens (within ``limit``): where a window of
+    code pinned by its line count ends now that its lines may be wrapped differently."""
+    placed: list[tuple[str, int]] = []  # (token, line)
+    for number in range(start, min(limit, model.line_count) + 1):
+        placed += [(token, number) for token in line_tokens(model.tokens[number - 1])] if model.tokens else []
+    kept = _without_trailing_commas([token for token, _ in placed])
+    lines = [line for (_, line), keep in zip(placed, _keep_mask([t for t, _ in placed])) if keep]
+    if len(kept) < count or count == 0:
+        return None
+    return Span(start, lines[count - 1])
 
 
 def fingerprint(model: SourceModel, span: Span, symbol: Symbol | None = None, similar: bool = False) -> Fingerprint:
     """The ``t1`` fingerprint of a span: its syntax (the symbol's tree when the span is exactly a
-    symbol, else its token stream) and the hash of its lines as written."""
+    symbol, else its token stream, whose length is kept too) and the hash of its lines as written."""
+    stream = span_tokens(model, span)
     if symbol is not None and symbol.span == span and symbol.digest:
         code = symbol.digest
     else:
-        code = _hash(token_stream(model, span))
+        code = _window_code(model, span) or _hash(" ".join(stream))
     raw = _hash("\n".join(line.rstrip() for line in model.lines[span.start - 1 : span.end]))[:8]
-    return Fingerprint("t1", code, raw, _simhash(token_stream(model, span)) if similar else None)
+    return Fingerprint("t1", code, raw, _simhash(" ".join(stream)) if similar else None, len(stream))
+
+
+def _window_code(model: SourceModel, span: Span) -> str | None:
+    return window_digest(model.lines, span.start, span.end) if model.language is Language.PYTHON else None
 
 
 def legacy_hash(model: SourceModel, span: Span) -> str:
@@ -84,7 +106,8 @@ def same_code(pinned: Fingerprint, model: SourceModel, span: Span, symbol: Symbo
     if pinned.scheme == "l0":
         return legacy_hash(model, span) == pinned.code, False
     current = fingerprint(model, span, symbol)
-    same = current.code == pinned.code
+    # a window pinned before its syntax digest existed carries the hash of its tokens
+    same = current.code == pinned.code or (current.code != _hash(token_stream(model, span)) == pinned.code)
     return same, same and current.raw != pinned.raw
 
 
@@ -160,6 +183,11 @@ def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel
     if pinned is None:
         return ResolvedNote(note, note_id, State.INTACT, span, symbol, fingerprint(model, span, exact_symbol), findings=findings)
     same, reformatted = same_code(pinned, model, span, exact_symbol)
+    if not same and pinned.scheme == "t1" and pinned.tokens and note.quote_length is not None and exact_symbol is None:
+        # the window was pinned by its line count; re-wrapped lines move its end, not its code
+        window = token_window(model, span.start, pinned.tokens, _scope_end(note, model))
+        if window is not None and fingerprint(model, window).code == pinned.code:
+            span, same, reformatted = window, True, True
     current = fingerprint(model, span, exact_symbol)
     if not same:
         reason = f"the code at lines {span.start}-{span.end} differs from the code the note was pinned to"
@@ -169,6 +197,11 @@ def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel
                             reformatted, findings=findings)
     return ResolvedNote(note, note_id, State.INTACT, span, symbol, current, "reformatted" if reformatted else "", reformatted,
                         findings=findings)
+
+
+def _scope_end(note: Note, model: SourceModel) -> int:
+    symbol = model.symbol(note.symbol) if note.symbol else None
+    return symbol.span.end if symbol is not None else model.line_count
 
 
 def _unlocated(note: Note, note_id: str, sidecar_path: str, model: SourceModel, problem: _AnchorError,
@@ -287,25 +320,25 @@ def _tokens_match(model: SourceModel, start: int, last: int, needle: list[str], 
         return False
     stream: list[tuple[str, bool]] = []  # (token, whether a line ends after it)
     for number in range(start, last + 1):
-        line = model.tokens[number - 1].split(" ") if model.tokens[number - 1] else []
+        line = line_tokens(model.tokens[number - 1])
         line = _strip_parens(line) if loose else line
         stream += [(token, position == len(line) - 1) for position, token in enumerate(line)]
         if len(stream) > len(needle) + 1:
             break
     tokens = _without_trailing_commas([t for t, _ in stream])
-    ends = [end for (t, end), keep in zip(stream, _kept(stream)) if keep]
+    ends = [end for (_, end), keep in zip(stream, _keep_mask([t for t, _ in stream])) if keep]
     if tokens[: len(needle)] != needle:
         return False
     return prefix or len(tokens) == len(needle) or ends[len(needle) - 1]
 
 
-def _kept(stream: list[tuple[str, bool]]) -> list[bool]:
-    tokens = [t for t, _ in stream]
+def _keep_mask(tokens: list[str]) -> list[bool]:
+    """False for a trailing comma (one right before a closing bracket): adding or dropping it is layout."""
     return [not (t == "," and i + 1 < len(tokens) and tokens[i + 1] in (")", "]", "}")) for i, t in enumerate(tokens)]
 
 
 def _without_trailing_commas(tokens: list[str]) -> list[str]:
-    return [t for i, t in enumerate(tokens) if not (t == "," and i + 1 < len(tokens) and tokens[i + 1] in (")", "]", "}"))]
+    return [t for t, keep in zip(tokens, _keep_mask(tokens)) if keep]
 
 
 def _strip_parens(tokens: list[str]) -> list[str]:

@@ -273,19 +273,22 @@ class Fingerprint:
     code: str
     raw: str = ""
     similar: int | None = None
+    tokens: int | None = None  # how many tokens the code has (finds a re-wrapped window's new end)
 
     @classmethod
     def parse(cls, text: str) -> Fingerprint:
         parts = text.split(":")
-        if parts[0] == "t1" and len(parts) == 4:
-            return cls("t1", parts[1], parts[2], int(parts[3], 16))
+        if parts[0] == "t1" and len(parts) in (4, 5):
+            return cls("t1", parts[1], parts[2], int(parts[3], 16), int(parts[4]) if len(parts) == 5 else None)
         if len(parts) == 2:
             return cls("l0", parts[0], "", int(parts[1], 16))
         raise ValueError(f"not a fingerprint: {text!r}")
 
     def __str__(self) -> str:
         similar = f"{self.similar or 0:016x}"
-        return f"t1:{self.code}:{self.raw}:{similar}" if self.scheme == "t1" else f"{self.code}:{similar}"
+        if self.scheme != "t1":
+            return f"{self.code}:{similar}"
+        return f"t1:{self.code}:{self.raw}:{similar}" + (f":{self.tokens}" if self.tokens is not None else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from markdown import Extension, Markdown
 from markdown.blockprocessors import BlockProcessor
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from .anchors import resolve_note
@@ -45,6 +46,7 @@ _EXCERPT = re.compile(r"^::: excerpt (\S+)[ \t]*$")
 _OPTION = re.compile(r"^ {4}([a-z_]+):[ \t]*(.*?)[ \t]*$")
 _LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_CLICK = re.compile(r'^(\s*click\s+\S+\s+(?:href\s+)?")([^"]+)(".*)$')
 OPTIONS = ("quote", "lines", "end_quote", "section", "title", "fingerprint", "line")
 
 
@@ -66,12 +68,17 @@ def scan_page(text: str, page: str) -> list[Reference]:
     """Every link and excerpt of a page that could name a locked file, outside code fences."""
     found: list[Reference] = []
     lines = text.split("\n")
-    fenced = False
+    fenced = diagram = False
     number = 0
     while number < len(lines):
         line = lines[number]
         if _FENCE.match(line):
             fenced = not fenced
+            diagram = fenced and "mermaid" in line
+        elif diagram and (click := _CLICK.match(line)):
+            target = click.group(2)
+            if "://" not in target and not target.startswith(("#", "/")):
+                found.append(Reference(page, number + 1, len(click.group(1)) + 1, "link", target))
         elif not fenced:
             match = _EXCERPT.match(line)
             if match:
@@ -227,6 +234,30 @@ class _Links(Treeprocessor):
                 element.set("href", target)
 
 
+class _DiagramLinks(Preprocessor):
+    """``click NODE "src/open_r1/grpo.py#main"`` in a Mermaid fence: the reference becomes the page's URL
+    (checked like any reference), so a diagram's nodes link into the annotated files."""
+
+    def __init__(self, md: Markdown, extension: ReferencesExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
+
+    def run(self, lines: list[str]) -> list[str]:
+        out, fence = [], ""
+        for line in lines:
+            stripped = line.strip()
+            if fence and stripped.startswith(fence):
+                fence = ""
+            elif not fence and re.match(r"^(```|~~~)\s*mermaid\b", stripped):
+                fence = stripped[:3]
+            elif fence and (click := _CLICK.match(line)):
+                target = self.extension.diagram_link(click.group(2))
+                if target is not None:
+                    line = click.group(1) + target + click.group(3)
+            out.append(line)
+        return out
+
+
 class ReferencesExtension(Extension):
     def __init__(self, **kwargs: Any) -> None:
         self.config = {
@@ -281,6 +312,22 @@ class ReferencesExtension(Extension):
 
         return "/" + page_uri(found[0], found[1], index.prefix)
 
+    def diagram_link(self, href: str) -> str | None:
+        """A reference in a diagram: relative to this page (diagrams are raw HTML: nothing else rewrites them)."""
+        if "://" in href or href.startswith(("#", "/")):
+            return None
+        index, models = self._site()
+        found = index.reference(href)
+        if found is None:
+            return None
+        for finding in resolve(Reference(self.page_name(), 1, 1, "link", href), index, models)[1]:
+            log.warning(finding.format())
+        from .layout import page_uri, relative_url, url_of
+
+        page = self.getConfig("page")
+        source = page.split("/", 1)[1] if "/" in page else page  # "docs/pipeline.md" -> "pipeline.md"
+        return relative_url(url_of(source), page_uri(found[0], found[1], index.prefix)) if source else "/" + page_uri(found[0], found[1])
+
     def excerpt_html(self, reference: Reference) -> str:
         from .layout import page_uri
         from .render.code import highlight_lines
@@ -301,18 +348,19 @@ class ReferencesExtension(Extension):
         upstream = source.blob_url(file.path, span.start, span.end)
         title = reference.option("title")
         label = html.escape(str(_scalar(title))) if title else f"<code>{html.escape(resolved.symbol or file.path)}</code>"
-        rows = "\n".join(f'<span class="ann-line"><span class="ann-ln">{span.start + i}</span><span class="ann-src">{line}</span></span>'
-                         for i, line in enumerate(code))
+        rows = "\n".join(f'<span class="ann-line"><span class="ann-src">{line}</span></span>' for line in code)
         where = f"{html.escape(file.key)}, lines {span.start}–{span.end}"
         pin = f" at <code>{html.escape(source.ref or (source.commit or '')[:12])}</code>" if source.commit else ""
         state = "" if resolved.state is State.INTACT else f' <span class="ann-badge ann-badge-{resolved.state.value}">{resolved.state.value}</span>'
         return (f'<figure class="ann-excerpt"><figcaption><a href="/{html.escape(page_uri(file, resolved.symbol or "", index.prefix))}">'
                 f"{label}</a> · {where}{pin}"
                 + (f' · <a href="{html.escape(upstream)}">upstream</a>' if upstream else "") + state
-                + f'</figcaption><div class="highlight"><pre><code>{rows}</code></pre></div></figure>')
+                + f'</figcaption><div class="highlight"><pre style="counter-reset: ann-line {span.start - 1}"><code>{rows}</code></pre>'
+                '</div></figure>')
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown API)
         md.parser.blockprocessors.register(_Excerpts(md.parser, self), "annotator_excerpts", 105)
+        md.preprocessors.register(_DiagramLinks(md, self), "annotator_diagram_links", 40)  # before fences are stashed
         md.treeprocessors.register(_Links(md, self), "annotator_references", 8)  # after inline links exist, before mkdocs checks them (0)
         md.registerExtension(self)
 

@@ -14,7 +14,8 @@ from .engine import Analysed, Engine, _Workers, progress_json
 from .findings import Finding
 from .history import coverage_history
 from .layout import page_uri, url_of
-from .models import LockedFile, ProgressReport, SourceModel
+from .models import Language, LockedFile, ProgressReport, SourceModel
+from .render.bindings import binding_ids
 from .coverage import progress_report
 from .render.code import highlight_lines
 from .render.dashboard import render_dashboard
@@ -121,8 +122,11 @@ class SiteBuilder:
         key = cache.key("highlight", file.key, model.sha256, index.digest)
         found: tuple[str, ...] | None = cache.recall("highlight", key)
         if found is None:
-            resolver = resolver_for(model, index) if model.language.value == "python" else None
-            found = tuple(highlight_lines(model.lines, model.language.value, _relative(resolver, file, self.prefix), model.path))
+            python = model.language is Language.PYTHON
+            resolver = resolver_for(model, index) if python else None
+            bindings = binding_ids("\n".join(model.lines) + "\n") if python and model.parsed else None
+            found = tuple(highlight_lines(model.lines, model.language.value, _relative(resolver, file, self.prefix), model.path,
+                                          bindings))
             cache.remember("highlight", key, found)
         return found
 

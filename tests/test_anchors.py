@@ -210,3 +210,18 @@ def test_similarity_is_high_for_a_rename_and_low_for_other_code():
     other = fingerprint(model, model.symbol("load").span, similar=True).similar
     assert before is not None and after is not None and other is not None
     assert similarity(before, after) >= 0.75 > similarity(before, other)
+
+
+def test_a_window_of_lines_keeps_its_code_when_the_lines_are_rewrapped():
+    source = "def f(p):\n    a = 1\n    b = g(p, x=1)\n    c = 3\n    return c\n"
+    pin = pinned(source, symbol="f", quote="a = 1", quote_length=2)
+    rewrapped = edited(source, "    b = g(p, x=1)\n", "    b = g(\n        p,\n        x=1,\n    )\n")
+    result = resolve(pin, rewrapped)
+    assert result.state is State.INTACT and result.reformatted and result.span == Span(2, 6)
+
+
+def test_a_quote_with_a_spaced_string_still_matches_when_rewrapped():
+    source = 'def f():\n    parser = Parser(description="two words", prog="x")\n'
+    rewrapped = edited(source, 'Parser(description="two words", prog="x")', 'Parser(\n        description="two words",\n        prog="x",\n    )')
+    result = resolve(note(symbol="f", quote='parser = Parser(description="two words", prog="x")'), rewrapped)
+    assert result.span is not None and result.span.start == 2

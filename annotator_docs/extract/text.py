@@ -32,7 +32,7 @@ def extract_text(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceM
             end -= 1
         seen[title] = seen.get(title, 0) + 1
         name = title if seen[title] == 1 else f"{title} ({seen[title]})"
-        body = text_tokens(lines[start:end])  # the section's code, not its title: a retitled section is a rename
+        body = [" ".join(line.split()) for line in lines[start:end]]  # its code, not its title: a retitled section is a rename
         symbols.append(Symbol(qualname=name, kind=SymbolKind.TEXT_SECTION, span=Span(start, end), name_line=start,
                               signature=lines[start - 1].strip()[:120],
                               digest=hashlib.sha256("\n".join(t for t in body if t).encode()).hexdigest()[:16]))

@@ -1,7 +1,7 @@
 """Code as syntax, blind to layout: what a fingerprint hashes (see :class:`~annotator_docs.models.Fingerprint`).
 
 * ``python_tokens`` / ``yaml_tokens`` / ``text_tokens``: for each line, the tokens that start on it,
-  joined by one space, without comments or indentation. A span's token stream is the same after its
+  joined by :data:`SEPARATOR` (a string token may hold spaces), without comments or indentation. A span's token stream is the same after its
   lines are re-wrapped, re-indented or re-commented.
 * ``syntax_digest``: a hash of a Python statement's tree, which also ignores redundant parentheses
   and trailing commas. Fields that are empty or None are left out, so the digest does not change
@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import io
 import json
+import re
 import tokenize
 
 import yaml
@@ -23,6 +25,7 @@ _SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, to
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings into parts
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SEPARATOR = "\x1f"  # the unit separator: in no source token a reader would write
 
 
 def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
@@ -47,7 +50,7 @@ def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
             _add(lines, token.start[0], token.string)
     except (tokenize.TokenError, SyntaxError):
         return text_tokens(tuple(source[:line_count]))
-    return tuple(" ".join(parts) for parts in lines)
+    return tuple(SEPARATOR.join(parts) for parts in lines)
 
 
 def yaml_tokens(text: str, line_count: int) -> tuple[str, ...]:
@@ -61,11 +64,15 @@ def yaml_tokens(text: str, line_count: int) -> tuple[str, ...]:
             _add(lines, token.start_mark.line + 1, str(value))
     except yaml.YAMLError:
         return text_tokens(tuple(text.split("\n")[:line_count]))
-    return tuple(" ".join(parts) for parts in lines)
+    return tuple(SEPARATOR.join(parts) for parts in lines)
 
 
 def text_tokens(lines: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(" ".join(line.split()) for line in lines)
+    return tuple(SEPARATOR.join(line.split()) for line in lines)
+
+
+def line_tokens(text: str) -> list[str]:
+    return text.split(SEPARATOR) if text else []
 
 
 def _add(lines: list[list[str]], number: int, text: str) -> None:
@@ -100,3 +107,53 @@ def _dump(node: object) -> str:
 def data_digest(value: object) -> str:
     """A YAML key's value as canonical data (so quoting, flow style and comments do not count)."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_LEFTOVER = re.compile(r"^[\s,()\[\]{}:;\\]*(#.*)?$")
+
+
+def window_digest(lines: tuple[str, ...], start: int, end: int) -> str | None:
+    """A syntax digest of lines ``start..end`` of a Python file when they hold whole syntax nodes
+    (statements, arguments, items), separated only by punctuation: then redundant parentheses and
+    re-wrapping inside them are not changes. None when the lines cut a node in two."""
+    tree = _parsed("\n".join(lines) + "\n")
+    if tree is None:
+        return None
+    found: list[ast.AST] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+            if first is None or last is None:
+                visit(child)
+            elif start <= first and last <= end:
+                found.append(child)
+            elif last >= start and first <= end:
+                visit(child)
+
+    visit(tree)
+    if not found:
+        return None
+    covered: dict[int, list[tuple[int, int]]] = {}
+    for node in found:
+        for number in range(node.lineno, node.end_lineno + 1):  # type: ignore[attr-defined]
+            width = len(lines[number - 1].encode("utf-8"))
+            low = node.col_offset if number == node.lineno else 0  # type: ignore[attr-defined]
+            high = node.end_col_offset if number == node.end_lineno else width  # type: ignore[attr-defined]
+            covered.setdefault(number, []).append((low, high))
+    for number in range(start, end + 1):
+        raw = lines[number - 1].encode("utf-8")
+        keep = bytearray(raw)
+        for low, high in covered.get(number, []):
+            keep[low:high] = b" " * (high - low)
+        if not _LEFTOVER.match(keep.decode("utf-8", "replace")):
+            return None
+    return hashlib.sha256("|".join(_dump(node) for node in found).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=8)  # the files of the page being resolved; a pure function of the text
+def _parsed(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None

@@ -59,12 +59,15 @@ def _escape(text: str) -> str:
     return text
 
 
-def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None, path: str = "") -> list[str]:
-    """One HTML string per source line."""
+def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None, path: str = "",
+                    bindings: dict[tuple[int, int], int] | None = None) -> list[str]:
+    """One HTML string per source line. ``bindings`` maps a name's (line, column) to its binding id
+    (see :mod:`annotator_docs.render.bindings`); those names carry it as ``data-b``."""
     if not lines:
         return []
     text = "\n".join(lines)
     out: list[list[str]] = [[]]
+    column = 0
     previous_value = ""
     for ttype, value in _lexer(language, path).get_tokens(text):
         css = _css_class(ttype)
@@ -72,6 +75,7 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
         for index, piece in enumerate(value.split("\n") if "\n" in value else (value,)):
             if index:
                 out.append([])
+                column = 0
             if not piece:
                 continue
             escaped = _escape(piece)
@@ -79,7 +83,12 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
                 href = resolve(piece, len(out))
                 if href:
                     escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
-            out[-1].append(f'<span class="{css}">{escaped}</span>' if css else escaped)
+            binding = bindings.get((len(out), column)) if bindings and ttype in Name else None
+            if binding is not None:
+                out[-1].append(f'<span class="{css}" data-b="{binding}">{escaped}</span>')
+            else:
+                out[-1].append(f'<span class="{css}">{escaped}</span>' if css else escaped)
+            column += len(piece)
         if not value.isspace() and value:
             previous_value = value.strip()
     rendered = ["".join(parts) for parts in out]

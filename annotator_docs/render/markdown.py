@@ -320,7 +320,7 @@ def _math_to_mathml(match: re.Match[str]) -> str:
     tag, latex = match.group(1), html.unescape(match.group(2))
     display = "block" if tag == "div" else "inline"
     try:
-        mathml = latex2mathml.converter.convert(latex.strip(), display=display)
+        mathml = latex2mathml.converter.convert(latex.strip(), display=display).replace("\\_", "_")  # `\_` in \text{}
     except Exception:  # noqa: BLE001 - any LaTeX the converter rejects stays readable as text
         return f'<code class="language-latex">{html.escape(latex)}</code>'
     return f'<div class="arithmatex">{mathml}</div>' if display == "block" else f'<span class="arithmatex">{mathml}</span>'

@@ -168,6 +168,7 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     flow = sidecar.data_flow if sidecar else None
     values: dict[str, Any] = {
         "key": file.key, "path": file.path, "group": file.group, "title": progress.title,
+        "language": model.language.value if model else "",
         "source_name": page.source.name, "ref": page.source.ref or "",
         "commit": page.source.commit[:12] if page.source.commit else "",
         "upstream": page.source.blob_url(file.path),
