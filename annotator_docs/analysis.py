@@ -8,7 +8,7 @@ import dataclasses
 from .anchors import fingerprint, note_ids, resolve_sidecar, same_code
 from .findings import Finding
 from .layout import sidecar_path
-from .models import FileAnalysis, LoadResult, LockedFile, ResolvedNote, SourceModel, State
+from .models import FileAnalysis, LoadResult, LockedFile, ResolvedNote, SourceModel, State, Symbol
 
 
 def analyse_file(file: LockedFile, model: SourceModel | None, loaded: LoadResult | None) -> FileAnalysis:
@@ -19,13 +19,22 @@ def analyse_file(file: LockedFile, model: SourceModel | None, loaded: LoadResult
         findings.extend(loaded.findings)
         sidecar = loaded.sidecar
     if sidecar is not None and sidecar.source != file.path:
-        findings.append(Finding("S020", f"`source: {sidecar.source}` does not match this sidecar's place", display,
-                                hint=f"use `source: {file.path}`"))
+        findings.append(
+            Finding(
+                "S020",
+                f"`source: {sidecar.source}` does not match this sidecar's place",
+                display,
+                hint=f"use `source: {file.path}`",
+            )
+        )
     if model is None:
         findings.append(Finding("E001", f"source `{file.key}` is not pulled", file.key, hint="run `annotator snapshot pull`"))
         # Notes keep their text without code to resolve against; they are shown, never dropped.
-        unresolved = tuple(ResolvedNote(n, i, State.INTACT, reason="source not pulled")
-                           for n, i in zip(sidecar.notes, note_ids(sidecar))) if sidecar else ()
+        unresolved = (
+            tuple(ResolvedNote(n, i, State.INTACT, reason="source not pulled") for n, i in zip(sidecar.notes, note_ids(sidecar)))
+            if sidecar
+            else ()
+        )
         return FileAnalysis(file, None, sidecar, loaded is not None, unresolved, tuple(findings))
     findings.extend(dataclasses.replace(f, path=file.key) for f in model.findings)
     notes: tuple[ResolvedNote, ...] = ()
@@ -40,11 +49,25 @@ def analyse_file(file: LockedFile, model: SourceModel | None, loaded: LoadResult
 def _state_findings(note: ResolvedNote, display: str) -> list[Finding]:
     line = note.note.sidecar_line
     if note.state is State.CHANGED and not any(f.code == "A020" for f in note.findings):
-        return [Finding("A020", f"note `{note.note_id}` needs review: {note.reason}", display, line,
-                        hint="re-read the note against the code, then `annotator pin --accept " + note.note_id + "`")]
+        return [
+            Finding(
+                "A020",
+                f"note `{note.note_id}` needs review: {note.reason}",
+                display,
+                line,
+                hint="re-read the note against the code, then `annotator pin --accept " + note.note_id + "`",
+            )
+        ]
     if note.state is State.MOVED and note.moved_to is None:
-        return [Finding("A022", f"note `{note.note_id}` moved: {note.reason}", display, line,
-                        hint="run `annotator pin` to record the new place")]
+        return [
+            Finding(
+                "A022",
+                f"note `{note.note_id}` moved: {note.reason}",
+                display,
+                line,
+                hint="run `annotator pin` to record the new place",
+            )
+        ]
     if note.note.pinned is None and note.state is not State.ORPHANED and not note.is_file_level:
         return [Finding("A021", f"note `{note.note_id}` has no fingerprint", display, line, hint="run `annotator pin`")]
     return []
@@ -65,18 +88,33 @@ def follow_moves(analyses: list[FileAnalysis]) -> list[FileAnalysis]:
         other, symbol = target
         current = replaced.get(analysis.file.key, analysis)
         reason = f"moved to {other.file.key}:{symbol.qualname}"
-        moved = dataclasses.replace(note, state=State.MOVED, span=None, symbol=symbol.qualname, reason=reason,
-                                    moved_to=(other.file.key, symbol.qualname), candidates=(), findings=(),
-                                    code=fingerprint(other.model, symbol.span, symbol) if other.model else None)
-        finding = Finding("A024", f"note `{note.note_id}` {reason}", sidecar_path(analysis.file), note.note.sidecar_line,
-                          hint=f"`annotator pin --follow {note.note_id}` moves the note into that file's sidecar")
+        moved = dataclasses.replace(
+            note,
+            state=State.MOVED,
+            span=None,
+            symbol=symbol.qualname,
+            reason=reason,
+            moved_to=(other.file.key, symbol.qualname),
+            candidates=(),
+            findings=(),
+            code=fingerprint(other.model, symbol.span, symbol) if other.model else None,
+        )
+        finding = Finding(
+            "A024",
+            f"note `{note.note_id}` {reason}",
+            sidecar_path(analysis.file),
+            note.note.sidecar_line,
+            hint=f"`annotator pin --follow {note.note_id}` moves the note into that file's sidecar",
+        )
         notes = tuple(moved if n is note else n for n in current.notes)
-        findings = tuple(f for f in current.findings if f not in note.findings) + (finding,)
+        findings = (*tuple(f for f in current.findings if f not in note.findings), finding)
         replaced[analysis.file.key] = dataclasses.replace(current, notes=notes, findings=findings)
     return [replaced.get(a.file.key, a) for a in analyses]
 
 
-def _find_elsewhere(note: ResolvedNote, analysis: FileAnalysis, analyses: list[FileAnalysis]):
+def _find_elsewhere(
+    note: ResolvedNote, analysis: FileAnalysis, analyses: list[FileAnalysis]
+) -> tuple[FileAnalysis, Symbol] | None:
     """The one other file of the same source that holds the same name with the same code, if it is
     the only one: boilerplate (``logger = logging.getLogger(__name__)``) in several files is no move."""
     pinned = note.note.pinned

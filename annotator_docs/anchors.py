@@ -24,8 +24,8 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .findings import Finding
 from .extract.tokens import line_tokens, window_digest
+from .findings import Finding
 from .models import Candidate, Fingerprint, Language, Note, ResolvedNote, Sidecar, SourceModel, Span, State, Symbol
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]+")
@@ -114,7 +114,8 @@ def same_code(pinned: Fingerprint, model: SourceModel, span: Span, symbol: Symbo
 # -- ids ---------------------------------------------------------------------------------------------
 def note_ids(sidecar: Sidecar) -> list[str]:
     """Stable ids from anchors, never from positions in the list (``#note-main``, ``#note-main-2``)."""
-    ids, seen = [], {}
+    ids: list[str] = []
+    seen: dict[str, int] = {}
     for note in sidecar.notes:
         base = note.id or _slug(note.symbol or "", note.section or _short(note.quote or "")) or "file"
         seen[base] = seen.get(base, 0) + 1
@@ -155,11 +156,15 @@ class _Similar:
 
 def resolve_sidecar(sidecar: Sidecar, model: SourceModel) -> tuple[ResolvedNote, ...]:
     similar = _Similar(model)
-    return tuple(resolve_note(note, note_id, sidecar.sidecar_file, model, similar)
-                 for note, note_id in zip(sidecar.notes, note_ids(sidecar)))
+    return tuple(
+        resolve_note(note, note_id, sidecar.sidecar_file, model, similar)
+        for note, note_id in zip(sidecar.notes, note_ids(sidecar))
+    )
 
 
-def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel, similar: _Similar | None = None) -> ResolvedNote:
+def resolve_note(
+    note: Note, note_id: str, sidecar_path: str, model: SourceModel, similar: _Similar | None = None
+) -> ResolvedNote:
     if not note.has_anchor:
         return ResolvedNote(note, note_id, State.INTACT)
     if not model.parsed:
@@ -172,10 +177,16 @@ def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel
         if problem.start is not None and problem.scope is not None and pinned is not None:
             # The quote's first line is there; only its end moved: the code changed under the note.
             end = problem.scope.end if problem.code == "A006" else problem.start
-            finding = Finding("A020", f"note `{note_id}` needs review: {problem.message}", sidecar_path, note.sidecar_line,
-                              hint="re-read the note against the code, fix `lines`/`end_quote`, then `annotator pin --accept`")
-            return ResolvedNote(note, note_id, State.CHANGED, Span(problem.start, end), note.symbol, reason=problem.message,
-                                findings=(finding,))
+            finding = Finding(
+                "A020",
+                f"note `{note_id}` needs review: {problem.message}",
+                sidecar_path,
+                note.sidecar_line,
+                hint="re-read the note against the code, fix `lines`/`end_quote`, then `annotator pin --accept`",
+            )
+            return ResolvedNote(
+                note, note_id, State.CHANGED, Span(problem.start, end), note.symbol, reason=problem.message, findings=(finding,)
+            )
         return _unlocated(note, note_id, sidecar_path, model, problem, similar or _Similar(model))
     findings = tuple(Finding(code, message, sidecar_path, note.sidecar_line, hint=hint) for code, message, hint in warnings)
     anchored = model.symbol(symbol) if symbol else None
@@ -193,10 +204,20 @@ def resolve_note(note: Note, note_id: str, sidecar_path: str, model: SourceModel
         reason = f"the code at lines {span.start}-{span.end} differs from the code the note was pinned to"
         return ResolvedNote(note, note_id, State.CHANGED, span, symbol, current, reason, findings=findings)
     if note.line_hint is not None and note.line_hint != span.start:
-        return ResolvedNote(note, note_id, State.MOVED, span, symbol, current, f"moved from line {note.line_hint} to {span.start}",
-                            reformatted, findings=findings)
-    return ResolvedNote(note, note_id, State.INTACT, span, symbol, current, "reformatted" if reformatted else "", reformatted,
-                        findings=findings)
+        return ResolvedNote(
+            note,
+            note_id,
+            State.MOVED,
+            span,
+            symbol,
+            current,
+            f"moved from line {note.line_hint} to {span.start}",
+            reformatted,
+            findings=findings,
+        )
+    return ResolvedNote(
+        note, note_id, State.INTACT, span, symbol, current, "reformatted" if reformatted else "", reformatted, findings=findings
+    )
 
 
 def _scope_end(note: Note, model: SourceModel) -> int:
@@ -204,16 +225,18 @@ def _scope_end(note: Note, model: SourceModel) -> int:
     return symbol.span.end if symbol is not None else model.line_count
 
 
-def _unlocated(note: Note, note_id: str, sidecar_path: str, model: SourceModel, problem: _AnchorError,
-               similar: _Similar) -> ResolvedNote:
+def _unlocated(
+    note: Note, note_id: str, sidecar_path: str, model: SourceModel, problem: _AnchorError, similar: _Similar
+) -> ResolvedNote:
     pinned = note.pinned
     if pinned is not None and problem.code == "A001":
         # The same code under another path (renamed, or moved into a class) is a move, not a loss.
         for symbol in model.symbols:
             if same_code(pinned, model, symbol.span, symbol)[0]:
                 reason = f"`{note.symbol}` is now `{symbol.qualname}`"
-                return ResolvedNote(note, note_id, State.MOVED, symbol.span, symbol.qualname,
-                                    fingerprint(model, symbol.span, symbol), reason)
+                return ResolvedNote(
+                    note, note_id, State.MOVED, symbol.span, symbol.qualname, fingerprint(model, symbol.span, symbol), reason
+                )
     candidates = _candidates(note, model, similar) if pinned is not None or problem.code == "A001" else []
     hint = problem.hint
     if not hint and candidates:
@@ -242,10 +265,16 @@ def _locate(note: Note, model: SourceModel) -> tuple[Span, str | None, list[tupl
         if not matches:
             titles = [b.title for b in banners]
             close = difflib.get_close_matches(note.section, titles, n=1, cutoff=0.5)
-            hint = f"did you mean `{close[0]}`?" if close else ("sections: " + ", ".join(titles) if titles else "this symbol has no banner sections")
+            hint = (
+                f"did you mean `{close[0]}`?"
+                if close
+                else ("sections: " + ", ".join(titles) if titles else "this symbol has no banner sections")
+            )
             raise _AnchorError("A002", f"no banner section `{note.section}`" + (f" in `{owner}`" if owner else ""), hint)
         if len(matches) > 1:
-            raise _AnchorError("A003", f"banner section `{note.section}` appears {len(matches)} times", "add `symbol` to choose one")
+            raise _AnchorError(
+                "A003", f"banner section `{note.section}` appears {len(matches)} times", "add `symbol` to choose one"
+            )
         scope = matches[0].span
         symbol_path = symbol_path or matches[0].owner
     if note.quote is not None:
@@ -264,24 +293,35 @@ def _quote_span(note: Note, model: SourceModel, scope: Span) -> Span:
     starts = quote_starts(model, scope, note.quote)
     where = f"lines {scope.start}-{scope.end}"
     if not starts:
-        raise _AnchorError("A004", f"quote `{note.quote}` not found in {where}",
-                           "copy the first line of the code; end with `...` to match a prefix")
+        raise _AnchorError(
+            "A004",
+            f"quote `{note.quote}` not found in {where}",
+            "copy the first line of the code; end with `...` to match a prefix",
+        )
     if len(starts) > 1:
         listed = ", ".join(str(s) for s in starts[:5])
-        raise _AnchorError("A005", f"quote `{note.quote}` matches {len(starts)} lines ({listed})",
-                           "narrow it with `symbol` or `section`, or quote more of the line")
+        raise _AnchorError(
+            "A005",
+            f"quote `{note.quote}` matches {len(starts)} lines ({listed})",
+            "narrow it with `symbol` or `section`, or quote more of the line",
+        )
     start = starts[0]
     if note.quote_length is not None:
         end = start + note.quote_length - 1
         if end > scope.end:
-            raise _AnchorError("A006", f"quote found at L{start} but `lines: {note.quote_length}` runs past the end of {where}",
-                               start=start, scope=scope)
+            raise _AnchorError(
+                "A006",
+                f"quote found at L{start} but `lines: {note.quote_length}` runs past the end of {where}",
+                start=start,
+                scope=scope,
+            )
         return Span(start, end)
     if note.end_quote is not None:
         ends = quote_starts(model, Span(start, scope.end), note.end_quote, unique=False)
         if not ends:
-            raise _AnchorError("A007", f"quote found at L{start} but end quote `{note.end_quote}` missing after it",
-                               start=start, scope=scope)
+            raise _AnchorError(
+                "A007", f"quote found at L{start} but end quote `{note.end_quote}` missing after it", start=start, scope=scope
+            )
         return Span(start, ends[0])
     for symbol in model.symbols:  # a quote on a definition line selects the definition
         if symbol.name_line == start and scope.contains(symbol.span) and symbol.span.start <= start:
@@ -301,8 +341,11 @@ def quote_starts(model: SourceModel, scope: Span, quote: str, unique: bool = Tru
     if prefix:
         wanted = wanted[:-3].rstrip()
     last = min(scope.end, model.line_count)
-    hits = [n for n in range(scope.start, last + 1)
-            if (line := normalise(model.lines[n - 1])) == wanted or (prefix and wanted and line.startswith(wanted))]
+    hits = [
+        n
+        for n in range(scope.start, last + 1)
+        if (line := normalise(model.lines[n - 1])) == wanted or (prefix and wanted and line.startswith(wanted))
+    ]
     if hits or not model.tokens or not wanted:
         return hits
     quoted = _without_trailing_commas(_quote_tokens(wanted, model.language))
@@ -351,8 +394,14 @@ def _quote_tokens(text: str, language: Language) -> list[str]:
         tokens: list[str] = []
         try:
             for token in tokenize.generate_tokens(io.StringIO(text).readline):
-                if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                                      tokenize.ENDMARKER):
+                if token.type not in (
+                    tokenize.COMMENT,
+                    tokenize.NL,
+                    tokenize.NEWLINE,
+                    tokenize.INDENT,
+                    tokenize.DEDENT,
+                    tokenize.ENDMARKER,
+                ):
                     tokens.append(token.string)
         except (tokenize.TokenError, SyntaxError):
             pass  # an open bracket at the end: the tokens before it are what we need
@@ -373,8 +422,10 @@ def _candidates(note: Note, model: SourceModel, similar: _Similar) -> list[Candi
             found.setdefault(symbol.qualname, Candidate(symbol.qualname, symbol.span, "name", 0.6))
     pinned = note.pinned
     if pinned is not None and pinned.similar:
-        scored = sorted(((similarity(pinned.similar, similar.of(s)), s) for s in model.symbols),
-                        key=lambda pair: (-pair[0], pair[1].span.start))
+        scored = sorted(
+            ((similarity(pinned.similar, similar.of(s)), s) for s in model.symbols),
+            key=lambda pair: (-pair[0], pair[1].span.start),
+        )
         for score, symbol in scored[:3]:
             if score >= 0.75:
                 current = found.get(symbol.qualname)

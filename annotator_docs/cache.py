@@ -15,6 +15,7 @@ outside the project, or holds files git tracks is not used (the run says so and 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -55,8 +56,11 @@ class Cache:
         except AnnotatorError as error:
             return cls(None, notices=error.findings)
         if _tracked_by_git(root, CACHE_DIR):
-            notice = Finding("P004", f"{CACHE_DIR}/ holds files that git tracks; it is not used",
-                             hint=f"`git rm -r --cached {CACHE_DIR}`: the cache is made on each machine, never committed")
+            notice = Finding(
+                "P004",
+                f"{CACHE_DIR}/ holds files that git tracks; it is not used",
+                hint=f"`git rm -r --cached {CACHE_DIR}`: the cache is made on each machine, never committed",
+            )
             return cls(None, notices=(notice,))
         return cls(directory, _machine_key())
 
@@ -178,10 +182,8 @@ class Cache:
             return
         payload = json.dumps(data, separators=(",", ":"), sort_keys=True)
         entry = {"format": FORMAT, "kind": kind, "hmac": self._sign(kind, key, payload), "data": payload}
-        try:
+        with contextlib.suppress(OSError):  # a read-only or full disk costs speed, never correctness
             write_atomic(file, json.dumps(entry, separators=(",", ":")).encode("utf-8"))
-        except OSError:
-            pass  # a read-only or full disk costs speed, never correctness
 
     def _sign(self, kind: str, key: str, payload: str) -> str:
         return hmac.new(self._key, f"{FORMAT}\0{kind}\0{key}\0{payload}".encode("utf-8", "surrogatepass"), "sha256").hexdigest()
@@ -192,8 +194,15 @@ def code_fingerprint() -> str:
     """Hash of annotator's own source and schema (read once per process)."""
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent
-    for file in sorted([*package.rglob("*.py"), *package.rglob("*.json"), *package.rglob("*.html"), *package.rglob("*.js"),
-                        *package.rglob("*.css")]):
+    for file in sorted(
+        [
+            *package.rglob("*.py"),
+            *package.rglob("*.json"),
+            *package.rglob("*.html"),
+            *package.rglob("*.js"),
+            *package.rglob("*.css"),
+        ]
+    ):
         digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()
 

@@ -9,12 +9,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .findings import AnnotatorError, Finding, fail, failing, terminal_safe
 from .layout import ANNOTATIONS, SIDECAR_SUFFIX, sidecar_path
 from .models import LockedFile, Source
 from .project import Project
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 
 def _progress(message: str) -> None:
@@ -30,10 +34,10 @@ def _open(args: argparse.Namespace) -> Project:
     return Project.open(Path(args.root) if args.root else None, Path(args.lock) if args.lock else None)
 
 
-def _engine(project: Project, **options: object):
+def _engine(project: Project) -> Engine:
     from .engine import Engine
 
-    return Engine(project, **options)  # type: ignore[arg-type]
+    return Engine(project)
 
 
 def _select(project: Project, paths: Sequence[str]) -> list[LockedFile]:
@@ -113,7 +117,8 @@ def cmd_snapshot_pull(args: argparse.Namespace) -> int:
     written = snapshot.pull(project.root, lock, contents)
     for source in sources:
         count = sum(1 for f in written if f.source == source.name)
-        print(f"pulled {count} files of {source.name} at {source.repository}@{(source.commit or '')[:12]} into {source.snapshot_dir}")
+        pin = f"{source.repository}@{(source.commit or '')[:12]}"
+        print(f"pulled {count} files of {source.name} at {pin} into {source.snapshot_dir}")
     return 0
 
 
@@ -138,8 +143,16 @@ def cmd_lock_add(args: argparse.Namespace) -> int:
     from .lockedit import add_files
 
     project = _open(args)
-    added = add_files(project, args.source, args.paths, from_git=args.from_git, from_dir=args.from_dir,
-                      group=args.group, title=args.title, reference=args.reference)
+    added = add_files(
+        project,
+        args.source,
+        args.paths,
+        from_git=args.from_git,
+        from_dir=args.from_dir,
+        group=args.group,
+        title=args.title,
+        reference=args.reference,
+    )
     for file in added:
         print(f"added {file.key} ({file.sha256 or 'local'})")
     _say(f"{len(added)} file(s) added to {project.lock.lock_path.name}; now `annotator snapshot pull`")
@@ -150,14 +163,13 @@ def cmd_lock_add_source(args: argparse.Namespace) -> int:
     from .lockedit import add_source
 
     project = _open(args)
-    source = add_source(project, args.name, repository=args.repository, commit=args.commit, ref=args.ref,
-                        mirror=args.from_git)
+    source = add_source(project, args.name, repository=args.repository, commit=args.commit, ref=args.ref, mirror=args.from_git)
     print(f"added source {source.name}: {source.repository} at {source.commit}" + (f" ({source.ref})" if source.ref else ""))
     return 0
 
 
 # -- sidecars -----------------------------------------------------------------------------------------
-def _print_findings(findings: list[Finding], fmt: str) -> None:
+def _print_findings(findings: Sequence[Finding], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps([f.as_dict() for f in findings], indent=2))
         return
@@ -180,8 +192,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     _print_findings(findings, args.format)
     bad = failing(findings, args.strict)
     if args.format != "json":
-        _say(f"{len(selected)} file(s) checked: {len(findings)} finding(s), {len(bad)} failing"
-             + (" (strict: warnings fail too)" if args.strict and bad else ""))
+        _say(
+            f"{len(selected)} file(s) checked: {len(findings)} finding(s), {len(bad)} failing"
+            + (" (strict: warnings fail too)" if args.strict and bad else "")
+        )
     return 1 if bad else 0
 
 
@@ -195,7 +209,7 @@ def _reference_findings(project: Project) -> list[Finding]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .edit import schema_reference, scaffold, write_scaffold
+    from .edit import scaffold, schema_reference, write_scaffold
 
     project = _open(args)
     (file,) = _select(project, [args.source])
@@ -221,7 +235,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
     accept = frozenset(args.accept or ())
     total = skipped = 0
     for analysis in engine.analyses():
-        if analysis.file.key not in selected or analysis.sidecar is None and not analysis.sidecar_exists:
+        if analysis.file.key not in selected or (analysis.sidecar is None and not analysis.sidecar_exists):
             continue
         file = project.sidecar_file(analysis.file)
         text = file.read_bytes().decode("utf-8-sig")
@@ -244,14 +258,14 @@ def cmd_pin(args: argparse.Namespace) -> int:
         for page in docs_pages(project.root):
             name = page.relative_to(project.root).as_posix()
             text = page.read_text("utf-8")
-            new_text, changes = pin_page(text, name, index, models, accept)
-            for change in changes:
-                print(change)
-            applied = [c for c in changes if ": not pinned:" not in c]
-            skipped += len(changes) - len(applied)
-            if applied and not args.check:
+            new_text, page_changes = pin_page(text, name, index, models, accept)
+            for line in page_changes:
+                print(line)
+            written = [c for c in page_changes if ": not pinned:" not in c]
+            skipped += len(page_changes) - len(written)
+            if written and not args.check:
                 write_atomic(page, new_text.encode("utf-8"))
-            total += len(applied)
+            total += len(written)
     verb = "would change" if args.check else "changed"
     _say(f"pin {verb} {total} value(s)" + (f"; {skipped} changed note(s) left for review" if skipped else ""))
     return 1 if args.check and total else 0
@@ -321,6 +335,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build_site_atomically
+
+    root = Path(args.root).absolute() if args.root else Path.cwd()
+    site = build_site_atomically(root, args.site_dir, strict=args.strict, config=args.config_file)
+    _say(f"site built into {site}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_annotated_source, export_codetour
+
+    project = _open(args)
+    out = Path(args.out or ("exports/annotated" if args.kind == "annotated-source" else ".tours"))
+    if args.kind == "annotated-source":
+        written = export_annotated_source(project, out, allow_orphans=args.allow_orphans, site_url=args.site_url or "")
+    else:
+        reading_path, problems = project.reading_path()
+        if problems:
+            raise AnnotatorError(*problems)
+        written = export_codetour(
+            project, out, list(reading_path), allow_orphans=args.allow_orphans, site_url=args.site_url or ""
+        )
+    for path in written:
+        print(path)
+    _say(f"{len(written)} file(s) in {out}")
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annotator", description="Expert notes beside real code, anchored to symbols.")
@@ -332,14 +375,22 @@ def build_parser() -> argparse.ArgumentParser:
     snap = commands.add_parser("snapshot", help="pull or verify the pinned upstream files")
     snap_commands = snap.add_subparsers(dest="snapshot_command", required=True, metavar="ACTION")
     pull = snap_commands.add_parser("pull", help="fetch every source's locked files (default: per-file download over HTTPS)")
-    pull.add_argument("--from-git", action="append", metavar="[NAME=]DIR", help="read a source at its pinned commit from a clone or bare mirror (repeatable)")
-    pull.add_argument("--from-dir", action="append", metavar="[NAME=]DIR", help="copy a source's files from a working tree (repeatable)")
+    pull.add_argument(
+        "--from-git",
+        action="append",
+        metavar="[NAME=]DIR",
+        help="read a source at its pinned commit from a clone or bare mirror (repeatable)",
+    )
+    pull.add_argument(
+        "--from-dir", action="append", metavar="[NAME=]DIR", help="copy a source's files from a working tree (repeatable)"
+    )
     pull.add_argument("--archive", action="store_true", help="download GitHub's .tar.gz of each commit instead of single files")
     pull.add_argument("--archive-url", action="append", metavar="[NAME=]URL", help="download this .tar.gz for a source")
     pull.add_argument("--source", action="append", metavar="NAME", help="pull only this source (repeatable)")
     pull.set_defaults(func=cmd_snapshot_pull)
     snap_commands.add_parser("verify", help="exit 0 only if every locked file is present with its hash").set_defaults(
-        func=cmd_snapshot_verify)
+        func=cmd_snapshot_verify
+    )
 
     lock = commands.add_parser("lock", help="add files or sources to the lock (hashes computed, never typed)")
     lock_commands = lock.add_subparsers(dest="lock_command", required=True, metavar="ACTION")
@@ -363,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     formats = ["text", "json", "github"]
     check = commands.add_parser("check", help="validate sidecars and pages against the snapshot")
     check.add_argument("paths", nargs="*", help="sidecars or upstream paths (default: all, with the hand-written pages)")
-    check.add_argument("--strict", action="store_true", help="warnings fail too: changed, moved or unpinned notes, sources not pulled")
+    check.add_argument(
+        "--strict", action="store_true", help="warnings fail too: changed, moved or unpinned notes, sources not pulled"
+    )
     check.add_argument("--format", choices=formats, default="text")
     check.set_defaults(func=cmd_check)
 
@@ -393,6 +446,21 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 if line coverage is under PCT")
     status.add_argument("--badge", metavar="FILE", help="also write a shields.io endpoint JSON")
     status.set_defaults(func=cmd_status)
+
+    build = commands.add_parser("build", help="mkdocs build into a fresh folder, swapped in only when it succeeds")
+    build.add_argument(
+        "--strict", action="store_true", help="fail on warnings (mkdocs --strict: the same rule as check --strict)"
+    )
+    build.add_argument("--site-dir", default="site", help="where the site goes (default: site)")
+    build.add_argument("-f", "--config-file", default="mkdocs.yml")
+    build.set_defaults(func=cmd_build)
+
+    export = commands.add_parser("export", help="the notes outside the site: annotated source files, CodeTour tours")
+    export.add_argument("kind", choices=["annotated-source", "codetour"])
+    export.add_argument("--out", help="folder (default: exports/annotated for sources, .tours for tours)")
+    export.add_argument("--allow-orphans", action="store_true", help="export files whose notes lost their code too")
+    export.add_argument("--site-url", help="make links to the site absolute (default: from nothing: path#symbol)")
+    export.set_defaults(func=cmd_export)
 
     generate = commands.add_parser("generate", help="write the site's pages for builders that run no plugins")
     generate.add_argument("--out", required=True, metavar="DIR")

@@ -12,8 +12,23 @@ import math
 import re
 
 from .models import (
-    CALLABLE_KINDS, COVERED_KINDS, LEAF_KINDS, ChecklistItem, FileAnalysis, FileProgress, Lock, Priority, ProgressReport,
-    ResolvedNote, Sidecar, Span, State, Status, Symbol, SymbolKind,
+    CALLABLE_KINDS,
+    COVERED_KINDS,
+    LEAF_KINDS,
+    Banner,
+    ChecklistItem,
+    FileAnalysis,
+    FileProgress,
+    Lock,
+    Priority,
+    ProgressReport,
+    ResolvedNote,
+    Sidecar,
+    Span,
+    State,
+    Status,
+    Symbol,
+    SymbolKind,
 )
 
 LONG_FUNCTION = 40  # lines; longer functions need step notes
@@ -49,8 +64,9 @@ def file_progress(analysis: FileAnalysis) -> FileProgress:
             covered_lines.update(range(note.span.start, note.span.end + 1))
     checklist = tuple(_checklist(sidecar, notes, symbols, model.banners if model else ()))
     review = tuple((n.note_id, n.state, n.reason) for n in analysis.notes if n.needs_review)
-    has_text = bool(notes) or (sidecar is not None and any((sidecar.overview, sidecar.role, sidecar.key_innovations,
-                                                                sidecar.takeaways)))
+    has_text = bool(notes) or (
+        sidecar is not None and any((sidecar.overview, sidecar.role, sidecar.key_innovations, sidecar.takeaways))
+    )
     if not has_text:
         status = Status.NOT_STARTED
     elif model is None:
@@ -62,8 +78,18 @@ def file_progress(analysis: FileAnalysis) -> FileProgress:
     total = sum(words(n.note.text) for n in notes)
     if sidecar is not None:
         flow = sidecar.data_flow
-        total += sum(words(t) for t in (sidecar.overview, sidecar.role, *sidecar.key_innovations, *sidecar.takeaways,
-                                         flow.origin, flow.processing, flow.destination))
+        total += sum(
+            words(t)
+            for t in (
+                sidecar.overview,
+                sidecar.role,
+                *sidecar.key_innovations,
+                *sidecar.takeaways,
+                flow.origin,
+                flow.processing,
+                flow.destination,
+            )
+        )
     return FileProgress(
         key=file.key,
         path=file.path,
@@ -87,14 +113,19 @@ def file_progress(analysis: FileAnalysis) -> FileProgress:
     )
 
 
-def _checklist(sidecar: Sidecar | None, notes: list[ResolvedNote], symbols: tuple[Symbol, ...], banners) -> list[ChecklistItem]:
+def _checklist(
+    sidecar: Sidecar | None, notes: list[ResolvedNote], symbols: tuple[Symbol, ...], banners: tuple[Banner, ...]
+) -> list[ChecklistItem]:
     s = sidecar
     items = [
         ChecklistItem("overview", s is not None and words(s.overview) >= 40),
         ChecklistItem("role", s is not None and words(s.role) >= 20),
         ChecklistItem("key_innovations", s is not None and sum(1 for k in s.key_innovations if words(k) >= 5) >= 2),
-        ChecklistItem("data_flow", s is not None and all(words(part) >= 10 for part in (s.data_flow.origin, s.data_flow.processing,
-                                                                                       s.data_flow.destination))),
+        ChecklistItem(
+            "data_flow",
+            s is not None
+            and all(words(part) >= 10 for part in (s.data_flow.origin, s.data_flow.processing, s.data_flow.destination)),
+        ),
         ChecklistItem("takeaways", s is not None and 3 <= sum(1 for t in s.takeaways if words(t) >= 5) <= 7),
     ]
     callables = [sym for sym in symbols if sym.kind in CALLABLE_KINDS]
@@ -116,8 +147,12 @@ def _checklist(sidecar: Sidecar | None, notes: list[ResolvedNote], symbols: tupl
 
 def _has_what_why_how(note: ResolvedNote, symbol: Symbol) -> bool:
     n = note.note
-    return (note.symbol == symbol.qualname and n.section is None and n.quote is None
-            and all(words(t) >= 3 for t in (n.what, n.why, n.how)))
+    return (
+        note.symbol == symbol.qualname
+        and n.section is None
+        and n.quote is None
+        and all(words(t) >= 3 for t in (n.what, n.why, n.how))
+    )
 
 
 def _is_step(note: ResolvedNote, span: Span) -> bool:

@@ -63,8 +63,14 @@ def drift(current: list[FileAnalysis], source: str, target: str, contents: dict[
     for analysis in mine:
         data = contents.get(analysis.file.path)
         if data is None:
-            findings.append(Finding("E104", f"`{analysis.file.path}` is gone at {target}", analysis.file.key,
-                                    hint="drop it from the lock, or follow its notes to where the code went"))
+            findings.append(
+                Finding(
+                    "E104",
+                    f"`{analysis.file.path}` is gone at {target}",
+                    analysis.file.key,
+                    hint="drop it from the lock, or follow its notes to where the code went",
+                )
+            )
             others.append(_gone(analysis, target))
             continue
         model = extract(analysis.file.path, data)
@@ -83,8 +89,9 @@ def drift(current: list[FileAnalysis], source: str, target: str, contents: dict[
 def _gone(analysis: FileAnalysis, target: str) -> FileAnalysis:
     """Every note of a file that is gone is orphaned, file-level notes included: none is "intact"."""
     reason = f"file deleted upstream at {target}"
-    notes = tuple(dataclasses.replace(n, state=State.ORPHANED, span=None, code=None, reason=reason, findings=())
-                  for n in analysis.notes)
+    notes = tuple(
+        dataclasses.replace(n, state=State.ORPHANED, span=None, code=None, reason=reason, findings=()) for n in analysis.notes
+    )
     return dataclasses.replace(analysis, model=None, notes=notes, findings=())
 
 
@@ -95,5 +102,5 @@ def _diff(old: FileAnalysis, before: ResolvedNote, new: FileAnalysis, after: Res
     b = new.model.lines[after.span.start - 1 : after.span.end]
     lines = list(difflib.unified_diff(a, b, f"L{before.span.start}", f"L{after.span.start}", lineterm="", n=1))[2:]
     if len(lines) > MAX_DIFF_LINES:
-        lines = lines[:MAX_DIFF_LINES] + [f"… {len(lines) - MAX_DIFF_LINES} more diff line(s)"]
+        lines = [*lines[:MAX_DIFF_LINES], f"… {len(lines) - MAX_DIFF_LINES} more diff line(s)"]
     return "\n".join(lines)

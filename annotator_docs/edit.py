@@ -21,7 +21,7 @@ from .anchors import fingerprint
 from .extract.yaml_keys import YAML_ONLY_BREAKS
 from .findings import fail
 from .layout import sidecar_path
-from .models import CALLABLE_KINDS, COVERED_KINDS, FileAnalysis, LockedFile, ResolvedNote, SourceModel, State, SymbolKind
+from .models import CALLABLE_KINDS, COVERED_KINDS, Banner, FileAnalysis, LockedFile, ResolvedNote, SourceModel, State, SymbolKind
 from .paths import write_atomic
 from .sidecar import SCHEMA_MODELINE
 
@@ -47,7 +47,7 @@ def scaffold(model: SourceModel, schema_ref: str, priority: str = "normal") -> s
         "takeaways: []",
         "notes:",
     ]
-    banners_by_owner: dict[str, list] = {}
+    banners_by_owner: dict[str, list[Banner]] = {}
     for banner in model.banners:
         banners_by_owner.setdefault(banner.owner, []).append(banner)
     for symbol in model.symbols:
@@ -112,9 +112,14 @@ def pin_text(text: str, analysis: FileAnalysis, accept: frozenset[str] = frozens
         if resolved.state is State.ORPHANED or resolved.is_file_level or resolved.span is None:
             continue
         if resolved.state is State.CHANGED and not (ACCEPT_ALL in accept or resolved.note_id in accept):
-            changes.append(PinChange(resolved.note_id, node.start_mark.line + 1,
-                                     "left as it is: its code changed (review it, then `pin --accept " + resolved.note_id + "`)",
-                                     applied=False))
+            changes.append(
+                PinChange(
+                    resolved.note_id,
+                    node.start_mark.line + 1,
+                    "left as it is: its code changed (review it, then `pin --accept " + resolved.note_id + "`)",
+                    applied=False,
+                )
+            )
             continue
         wanted = _wanted(resolved, analysis)
         keys = {k.value: (k, v) for k, v in node.value}
@@ -128,12 +133,17 @@ def pin_text(text: str, analysis: FileAnalysis, accept: frozenset[str] = frozens
                     continue
                 if value_node.start_mark.line != value_node.end_mark.line:
                     fail("C002", f"`{key}` must be on one line for pin", path=display, line=value_node.start_mark.line + 1)
-                edits.append((value_node.start_mark.line, "replace", value_text, value_node.start_mark.column,
-                              value_node.end_mark.column))
+                edits.append(
+                    (value_node.start_mark.line, "replace", value_text, value_node.start_mark.column, value_node.end_mark.column)
+                )
             else:
                 if anchor_key is None or anchor_key[1].start_mark.line != anchor_key[1].end_mark.line:
-                    fail("C002", f"cannot place `{key}`; put `symbol` or `quote` on one line", path=display,
-                         line=node.start_mark.line + 1)
+                    fail(
+                        "C002",
+                        f"cannot place `{key}`; put `symbol` or `quote` on one line",
+                        path=display,
+                        line=node.start_mark.line + 1,
+                    )
                 indent = " " * anchor_key[0].start_mark.column
                 edits.append((anchor_key[1].end_mark.line, "insert", f"{indent}{key}: {value_text}", 0, 0))
             changes.append(PinChange(resolved.note_id, node.start_mark.line + 1, f"{key} -> {value_text}"))
@@ -151,8 +161,10 @@ def _wanted(resolved: ResolvedNote, analysis: FileAnalysis) -> dict[str, str]:
     assert model is not None and resolved.span is not None
     symbol = model.symbol(resolved.symbol) if resolved.symbol else None
     exact = symbol if symbol is not None and symbol.span == resolved.span else None
-    wanted = {"fingerprint": json.dumps(str(fingerprint(model, resolved.span, exact, similar=True))),
-              "line": str(resolved.span.start)}
+    wanted = {
+        "fingerprint": json.dumps(str(fingerprint(model, resolved.span, exact, similar=True))),
+        "line": str(resolved.span.start),
+    }
     if resolved.symbol and resolved.note.symbol and resolved.symbol != resolved.note.symbol:
         wanted["symbol"] = json.dumps(resolved.symbol)
     return wanted

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .analysis import analyse_file, follow_moves
 from .cache import Cache
@@ -26,6 +27,10 @@ from .models import FileAnalysis, FileProgress, LoadResult, LockedFile, Progress
 from .project import Project
 from .sidecar import load_sidecar
 
+if TYPE_CHECKING:
+    from .render.links import SiteIndex
+
+T = TypeVar("T")
 PARALLEL_FROM = 16  # uncached files; below this a process pool costs more than it saves
 #: The kinds of cache entry a build uses (and prunes what it did not use).
 BUILD_KINDS = ("extract", "sidecar", "analysis", "progress", "highlight", "page")
@@ -79,16 +84,17 @@ class Engine:
             self.cache.remember("analysis", key, found)
         return found
 
-    def analysed(self, sources: dict[str, bytes | None] | None = None,
-                 workers: _Workers | None = None) -> list[Analysed]:
+    def analysed(self, sources: dict[str, bytes | None] | None = None, workers: _Workers | None = None) -> list[Analysed]:
         """Every locked file with a page, analysed; moves across files followed."""
         sources = self.read_sources() if sources is None else sources
         if workers is not None:
             self._extract_in_parallel(sources, workers)
         items = [self.analyse(f, sources[f.key]) for f in self.project.lock.files]
         followed = follow_moves([item.analysis for item in items])
-        return [item if new is item.analysis else Analysed(item.key + ":followed", new, file_progress(new))
-                for item, new in zip(items, followed)]
+        return [
+            item if new is item.analysis else Analysed(item.key + ":followed", new, file_progress(new))
+            for item, new in zip(items, followed)
+        ]
 
     def analyses(self) -> list[FileAnalysis]:
         self.cache.start_build()
@@ -116,7 +122,7 @@ class Engine:
         findings += self.project.unexpected_sidecars()
         return findings
 
-    def site_index(self, prefix: str = ""):
+    def site_index(self, prefix: str = "") -> tuple[SiteIndex, dict[str, SourceModel]]:
         """The symbol table of the whole site (pages, symbols, note ids, modules), and the models by key."""
         from .anchors import note_ids
         from .render.links import SiteIndex
@@ -125,11 +131,22 @@ class Engine:
         analysed = self.analysed(sources)
         models = {f.key: m for f in self.project.lock.all_files if (m := self.model(f, sources[f.key])) is not None}
         key = self.cache.key("index", prefix, *sorted(a.key for a in analysed), *sorted(m.sha256 for m in models.values()))
-        found = self.cache.recall("index", key)
+        found: tuple[SiteIndex, dict[str, SourceModel]] | None = self.cache.recall("index", key)
         if found is None:
             ids = {a.analysis.file.key: tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else () for a in analysed}
             found = (SiteIndex.build(self.project.lock, models, ids, prefix), models)
             self.cache.remember("index", key, found)
+        return found
+
+    def highlighted(self, model: SourceModel) -> tuple[str, ...]:
+        """A file's code highlighted without links (excerpts on hand-written pages), once per version."""
+        from .render.code import highlight_lines
+
+        key = self.cache.key("plain-highlight", model.path, model.sha256)
+        found: tuple[str, ...] | None = self.cache.recall("plain-highlight", key)
+        if found is None:
+            found = tuple(highlight_lines(model.lines, model.language.value, None, model.path))
+            self.cache.remember("plain-highlight", key, found)
         return found
 
     def progress(self) -> ProgressReport:
@@ -163,12 +180,14 @@ class _Workers:
         self.available = (os.cpu_count() or 1) >= 2
         self._pool: ProcessPoolExecutor | None = None
 
-    def map(self, function: Callable, jobs: list, chunksize: int = 4) -> list:
+    def map(self, function: Callable[[Any], T], jobs: list[Any], chunksize: int = 4) -> list[T]:
         if self._pool is None:
             import multiprocessing
 
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-            self._pool = ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context(method))
+            self._pool = ProcessPoolExecutor(
+                max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context(method)
+            )
         return list(self._pool.map(function, jobs, chunksize=chunksize))
 
     def __enter__(self) -> _Workers:

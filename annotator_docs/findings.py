@@ -52,7 +52,7 @@ CODES: dict[str, Code] = _registry(
     ("S020", E, "`source` does not match the sidecar's place"),
     ("S021", E, "a sidecar for a file that is not in the lock"),
     ("S022", E, "a file under `annotations/` that is not a sidecar (wrong extension), or a symlink that loops"),
-    ("A001", E, "unknown symbol (with \"did you mean\")"),
+    ("A001", E, 'unknown symbol (with "did you mean")'),
     ("A002", E, "unknown banner section"),
     ("A003", E, "a banner section that appears more than once"),
     ("A004", E, "quote not found"),

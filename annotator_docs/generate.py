@@ -30,8 +30,14 @@ class Generated:
     failing: tuple[Finding, ...] = ()
 
 
-def generate(project: Project, out_dir: Path, *, strict: bool = False, docs_dir: Path | None = None,
-             progress: Callable[[str], None] = lambda _: None) -> Generated:
+def generate(
+    project: Project,
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    docs_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Generated:
     out_dir = writable_dir(out_dir if out_dir.is_absolute() else Path.cwd() / out_dir, project.root, what="output folder")
     prefix = _prefix(out_dir, docs_dir or project.root / "docs")
     progress(f"building the pages of {len(project.lock.files)} files")
@@ -39,16 +45,20 @@ def generate(project: Project, out_dir: Path, *, strict: bool = False, docs_dir:
     bad = failing(build.findings, strict)
     if bad:
         return Generated(0, 0, 0, tuple(bad))
-    wanted: dict[str, bytes] = {uri[len(prefix):] if uri.startswith(prefix) else uri: page.inline().encode("utf-8")
-                                for uri, page in build.pages.items()}
+    wanted: dict[str, bytes] = {
+        uri[len(prefix) :] if uri.startswith(prefix) else uri: page.inline().encode("utf-8") for uri, page in build.pages.items()
+    }
     wanted.update({name: text.encode("utf-8") for name, text in build.data.items()})
     wanted.update({f"{ASSET_DIR}/{name}": asset_bytes(name) for name in ASSETS})
     previous = _manifest(out_dir)
     for relative in wanted:
         target = out_dir / relative
         if target.exists() and relative not in previous:
-            fail("O001", f"{target} exists and was not written by annotator generate; refusing to overwrite it",
-                 hint="move it, or generate into another --out folder")
+            fail(
+                "O001",
+                f"{target} exists and was not written by annotator generate; refusing to overwrite it",
+                hint="move it, or generate into another --out folder",
+            )
     written = unchanged = 0
     for relative, data in sorted(wanted.items()):
         if write_atomic(out_dir / relative, data):
@@ -61,8 +71,10 @@ def generate(project: Project, out_dir: Path, *, strict: bool = False, docs_dir:
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
             removed += 1
-    write_atomic(out_dir / MANIFEST, (json.dumps({"written_by": "annotator generate", "files": sorted(wanted)}, indent=1)
-                                      + "\n").encode("utf-8"))
+    write_atomic(
+        out_dir / MANIFEST,
+        (json.dumps({"written_by": "annotator generate", "files": sorted(wanted)}, indent=1) + "\n").encode("utf-8"),
+    )
     return Generated(written, unchanged, removed)
 
 

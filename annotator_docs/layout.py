@@ -18,6 +18,7 @@ from .models import LockedFile, Source
 ANNOTATIONS = "annotations"
 SIDECAR_SUFFIX = ".yaml"
 FILES = "files"
+ANNOTATED = "annotated"
 
 
 def sidecar_path(file: LockedFile) -> str:
@@ -34,6 +35,11 @@ def page_uri(file: LockedFile, fragment: str = "", prefix: str = "") -> str:
     """The page's source path inside the site (``files/src/open_r1/grpo.py.md``). ``prefix`` is the
     folder of the docs the generated pages sit in (``annotated/`` for ``generate --out docs/annotated``)."""
     return f"{prefix}{FILES}/{file.key}.md" + (f"#{fragment}" if fragment else "")
+
+
+def annotated_uri(file: LockedFile, prefix: str = "") -> str:
+    """Where the site offers a file's annotated source for download (``annotated/src/open_r1/grpo.py``)."""
+    return f"{prefix}{ANNOTATED}/{file.key}"
 
 
 def page_url(file: LockedFile, prefix: str = "") -> str:

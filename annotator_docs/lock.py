@@ -48,15 +48,23 @@ def load_lock(lock_path: Path) -> Lock:
         fail("L002", f"lock file is not valid TOML: {exc}", path=where)
     version = data.get("version")
     if version not in VERSIONS:
-        fail("L003", f"`version = {version!r}` is not a lock version this annotator reads", path=where,
-             hint="use `version = 2` (several sources) or `version = 1` (one)")
+        fail(
+            "L003",
+            f"`version = {version!r}` is not a lock version this annotator reads",
+            path=where,
+            hint="use `version = 2` (several sources) or `version = 1` (one)",
+        )
     sources = _v1_source(data, where) if version == 1 else _v2_sources(data, where)
     keys: dict[str, str] = {}
     for source in sources:
         for file in source.files:
             if file.key in keys:
-                fail("L006", f"`{file.key}` is named by sources `{keys[file.key]}` and `{source.name}`", path=where,
-                     hint="each file needs its own page and sidecar; drop one or rename a source")
+                fail(
+                    "L006",
+                    f"`{file.key}` is named by sources `{keys[file.key]}` and `{source.name}`",
+                    path=where,
+                    hint="each file needs its own page and sidecar; drop one or rename a source",
+                )
             keys[file.key] = source.name
     if not any(f.page for s in sources for f in s.files):
         fail("L005", "the lock lists no files", path=where)
@@ -74,8 +82,7 @@ def _v1_source(data: dict[str, Any], where: str) -> list[Source]:
         name = re.sub(r"[^a-z0-9._-]", "-", name) or "upstream"
     else:
         name = "local"
-    return [_source({**table, "name": name, "files": data.get("files", [])}, index=0, where=where,
-                    snapshot_dir=SNAPSHOT_DIR)]
+    return [_source({**table, "name": name, "files": data.get("files", [])}, index=0, where=where, snapshot_dir=SNAPSHOT_DIR)]
 
 
 def _v2_sources(data: dict[str, Any], where: str) -> list[Source]:
@@ -119,20 +126,35 @@ def _source(table: dict[str, Any], *, index: int, where: str, snapshot_dir: str)
         if not isinstance(repository, str) or not _REPOSITORY.match(repository):
             fail("L004", f"{label}: repository must look like `owner/name`", path=where)
         if not isinstance(commit, str) or not _COMMIT.match(commit):
-            fail("L004", f"{label}: commit must be a full 40-character hex SHA", path=where,
-                 hint="`git rev-parse TAG^{commit}` gives it for a tag")
+            fail(
+                "L004",
+                f"{label}: commit must be a full 40-character hex SHA",
+                path=where,
+                hint="`git rev-parse TAG^{commit}` gives it for a tag",
+            )
     if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)):
         fail("L004", f"{label}: ref must be a tag or branch name", path=where)
     prefix = "" if index == 0 else f"{name}/"
-    files, seen = [], set()
+    files: list[LockedFile] = []
+    seen: set[str] = set()
     raw_files = table.get("files", [])
     if not isinstance(raw_files, list):
         fail("L005", f"{label}: files must be a list of tables", path=where)
     for position, entry in enumerate(raw_files):
-        files.append(_file(entry, name, prefix, pinned=local is None, label=f"{label}: files[{position}]", where=where, seen=seen))
+        files.append(
+            _file(entry, name, prefix, pinned=local is None, label=f"{label}: files[{position}]", where=where, seen=seen)
+        )
     exports = _exports(table.get("exports", {}), label, where)
-    return Source(name=name, files=tuple(files), snapshot_dir=snapshot_dir, repository=repository, commit=commit,
-                  ref=ref, local_path=local, exports=exports)
+    return Source(
+        name=name,
+        files=tuple(files),
+        snapshot_dir=snapshot_dir,
+        repository=repository,
+        commit=commit,
+        ref=ref,
+        local_path=local,
+        exports=exports,
+    )
 
 
 def _file(entry: Any, source: str, prefix: str, *, pinned: bool, label: str, where: str, seen: set[str]) -> LockedFile:
@@ -147,18 +169,23 @@ def _file(entry: Any, source: str, prefix: str, *, pinned: bool, label: str, whe
     seen.add(path)
     sha256 = entry.get("sha256")
     if pinned and (not isinstance(sha256, str) or not _SHA256.match(sha256)):
-        fail("L005", f"{label}: `{path}` needs a sha256 of 64 lowercase hex digits", path=where,
-             hint="`annotator lock add` computes it")
+        fail(
+            "L005",
+            f"{label}: `{path}` needs a sha256 of 64 lowercase hex digits",
+            path=where,
+            hint="`annotator lock add` computes it",
+        )
     group, title, page = entry.get("group", "Files"), entry.get("title", ""), entry.get("page", True)
     if not isinstance(group, str) or not isinstance(title, str) or not isinstance(page, bool):
         fail("L005", f"{label}: group and title must be strings, page true or false", path=where)
-    return LockedFile(source=source, path=path, key=prefix + path, sha256=sha256 if pinned else None,
-                      group=group, title=title, page=page)
+    return LockedFile(
+        source=source, path=path, key=prefix + path, sha256=sha256 if pinned else None, group=group, title=title, page=page
+    )
 
 
 def _exports(raw: Any, label: str, where: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
-        fail("L004", f"{label}: exports must be a table of `\"package.Name\" = \"path#Symbol\"`", path=where)
+        fail("L004", f'{label}: exports must be a table of `"package.Name" = "path#Symbol"`', path=where)
     out = []
     for name, target in sorted(raw.items()):
         if not _EXPORT.match(name) or not isinstance(target, str) or "#" not in target:

@@ -23,9 +23,17 @@ from .project import Project
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-def add_files(project: Project, source_name: str | None, paths: list[str], *, from_git: str | None = None,
-              from_dir: str | None = None, group: str | None = None, title: str | None = None,
-              reference: bool = False) -> list[LockedFile]:
+def add_files(
+    project: Project,
+    source_name: str | None,
+    paths: list[str],
+    *,
+    from_git: str | None = None,
+    from_dir: str | None = None,
+    group: str | None = None,
+    title: str | None = None,
+    reference: bool = False,
+) -> list[LockedFile]:
     lock = project.lock
     source = lock.source(source_name) if source_name else lock.sources[0]
     if source_name and source_name not in {s.name for s in lock.sources}:
@@ -38,29 +46,39 @@ def add_files(project: Project, source_name: str | None, paths: list[str], *, fr
         fail("C001", "--title names one file; give it one path")
     contents = _bytes(project, source, paths, from_git, from_dir)
     prefix = "" if source is lock.sources[0] else f"{source.name}/"
-    added = [LockedFile(source=source.name, path=path, key=prefix + path,
-                        sha256=snapshot.sha256_of(contents[path]) if source.is_pinned else None,
-                        group=group or ("Reference" if reference else "Files"), title=title or "", page=not reference)
-             for path in paths]
+    added = [
+        LockedFile(
+            source=source.name,
+            path=path,
+            key=prefix + path,
+            sha256=snapshot.sha256_of(contents[path]) if source.is_pinned else None,
+            group=group or ("Reference" if reference else "Files"),
+            title=title or "",
+            page=not reference,
+        )
+        for path in paths
+    ]
     _write(project, dataclasses.replace(source, files=source.files + tuple(added)))
     return added
 
 
-def add_source(project: Project, name: str, *, repository: str, commit: str, ref: str | None = None,
-               mirror: str | None = None) -> Source:
+def add_source(
+    project: Project, name: str, *, repository: str, commit: str, ref: str | None = None, mirror: str | None = None
+) -> Source:
     lock = project.lock
     if name in {s.name for s in lock.sources}:
         fail("C001", f"a source named `{name}` is already in the lock")
     if not _SHA.match(commit):
         if mirror is None:
             fail("C002", f"`{commit}` is not a full SHA", hint="give --from-git DIR to resolve a tag, or the 40-character SHA")
-        resolved = subprocess.run(["git", "-C", mirror, "rev-parse", "--verify", f"{commit}^{{commit}}"],
-                                  capture_output=True, text=True)
+        resolved = subprocess.run(
+            ["git", "-C", mirror, "rev-parse", "--verify", f"{commit}^{{commit}}"], capture_output=True, text=True
+        )
         if resolved.returncode != 0:
             fail("P002", f"{mirror}: `{commit}` is not a tag or commit there")
         ref, commit = ref or commit, resolved.stdout.strip()
     source = Source(name=name, files=(), snapshot_dir=f"source_snapshot/{name}", repository=repository, commit=commit, ref=ref)
-    text = lock_text(dataclasses.replace(lock, sources=lock.sources + (source,)), _header(lock))
+    text = lock_text(dataclasses.replace(lock, sources=(*lock.sources, source)), _header(lock))
     _save(project, text)
     return source
 

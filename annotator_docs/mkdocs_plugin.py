@@ -7,11 +7,14 @@ fails on) and a banner on the affected page, so ``mkdocs serve`` keeps running.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
 from mkdocs.config import config_options as opt
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
@@ -26,7 +29,7 @@ from .lock import DEFAULT_LOCK
 from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
-from .site import ASSET_DIR, ASSETS, SiteBuilder, SiteBuild, asset_bytes
+from .site import ASSET_DIR, ASSETS, SiteBuild, SiteBuilder, asset_bytes
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
@@ -55,6 +58,16 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
         self.command = command
+        self.bytecode = _TemplateBytecode()
+        self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
+
+    def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
+        # mkdocs makes a new Jinja environment for every rebuild; keep the compiled theme templates
+        # (keyed by name and source checksum) so `mkdocs serve` does not compile them again each time.
+        bytecode = getattr(self, "bytecode", None)
+        if bytecode is not None and env.bytecode_cache is None:
+            env.bytecode_cache = bytecode
+        return env
 
     def on_config(self, config: Any) -> Any:
         if not self.config.enabled:
@@ -69,12 +82,19 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # `mkdocs serve` re-runs on_config for every rebuild; keep the builder (and the cache in it)
         # as long as the project is the same.
         builder: SiteBuilder | None = getattr(self, "builder", None)
-        if (builder is None or builder.engine.project.lock != project.lock or builder.engine.search_code != self.config.search_code
-                or builder.overrides != overrides):
+        if (
+            builder is None
+            or builder.engine.project.lock != project.lock
+            or builder.engine.search_code != self.config.search_code
+            or builder.overrides != overrides
+        ):
             self.builder = SiteBuilder(Engine(project, search_code=self.config.search_code), overrides=overrides)
         self.project = self.builder.engine.project
-        for path in (self.project.annotations_dir, self.project.lock.lock_path,
-                     *(self.project.root / s.snapshot_dir for s in self.project.lock.sources)):
+        for path in (
+            self.project.annotations_dir,
+            self.project.lock.lock_path,
+            *(self.project.root / s.snapshot_dir for s in self.project.lock.sources),
+        ):
             if path.exists() and str(path) not in config.watch:
                 config.watch.append(str(path))
         config.nav = _expand_nav(config.nav, self.project)
@@ -89,14 +109,26 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # References render as docs-root links (`/files/...md`); mkdocs makes them relative and checks them.
         links = config.validation.links
         if getattr(links, "absolute_links", None) is not None:
-            from mkdocs.config.defaults import _AbsoluteLinksValidationValue
+            from mkdocs.config import defaults
 
-            links.absolute_links = _AbsoluteLinksValidationValue.RELATIVE_TO_DOCS
+            # mkdocs 1.6 has no public name for `absolute_links: relative_to_docs` set from code
+            links.absolute_links = defaults._AbsoluteLinksValidationValue.RELATIVE_TO_DOCS  # type: ignore[attr-defined]
         return config
 
     def on_page_markdown(self, markdown: str, *, page: Any, config: Any, files: Any) -> str:
         # The references extension positions its findings in the page being converted.
         config.mdx_configs.setdefault(REFERENCES, {})["page"] = f"{Path(config.docs_dir).name}/{page.file.src_uri}"
+        page._ann_converted = None
+        if getattr(self, "command", "") != "serve" or self.build is None or page.file.src_uri in self.build.pages:
+            return markdown
+        # `mkdocs serve` converts every page again on each save; a hand-written page whose text, links'
+        # targets and site did not change is taken from the last conversion (a build always converts).
+        key = _conversion_key(markdown, page.file.src_uri, files, self.build.index_digest, config)
+        page._ann_conversion_key = key
+        cached = self._conversions.get(key)
+        if cached is not None:
+            page._ann_converted = cached
+            return ""
         return markdown
 
     def on_pre_build(self, *, config: Any) -> None:
@@ -119,7 +151,9 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
                 log.debug(finding.format())
         warnings = sum(1 for f in self.build.findings if not f.is_error)
         if warnings and not strict:
-            log.info(f"annotator: {warnings} warning(s) (moved, changed or unpinned notes); `annotator check --strict` lists them")
+            log.info(
+                f"annotator: {warnings} warning(s) (moved, changed or unpinned notes); `annotator check --strict` lists them"
+            )
         if failing and strict:
             raise PluginError(f"annotator: {failing} finding(s) in strict mode; the previous site is left as it was")
 
@@ -143,10 +177,19 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         return files
 
     def on_page_content(self, html_text: str, *, page: Any, config: Any, files: Any) -> str:
-        # Math on hand-written pages too: MathML at build time (see render.markdown).
-        if not self.config.enabled or "arithmatex" not in html_text:
+        cached = getattr(page, "_ann_converted", None)
+        if cached is not None:
+            page.toc, page.present_anchor_ids, page._title_from_render, html_text = cached
             return html_text
-        return math_to_mathml(html_text)
+        # Math on hand-written pages too: MathML at build time (see render.markdown).
+        if self.config.enabled and "arithmatex" in html_text:
+            html_text = math_to_mathml(html_text)
+        key = getattr(page, "_ann_conversion_key", None)
+        if key is not None:
+            if len(self._conversions) > 4 * max(1, len(files)):
+                self._conversions.clear()  # bounded: a long session with many edits starts over
+            self._conversions[key] = (page.toc, page.present_anchor_ids, page._title_from_render, html_text)
+        return html_text
 
     def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
         # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.
@@ -165,6 +208,37 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             return writable_dir(self.project.root / CACHE_DIR / "site", self.project.root, what="staging folder")
         except AnnotatorError:
             return None
+
+
+def _conversion_key(markdown: str, uri: str, files: Any, index_digest: str, config: Any) -> str:
+    """What a hand-written page's HTML depends on: its text, the site's pages (links are checked
+    against them), the symbols references resolve to, and the Markdown configuration."""
+    digest = hashlib.sha256()
+    for part in (
+        markdown,
+        uri,
+        index_digest,
+        repr(sorted(f.src_uri for f in files)),
+        repr(config.markdown_extensions),
+        repr({k: v for k, v in (config.mdx_configs or {}).items() if k != REFERENCES}),
+    ):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()
+
+
+class _TemplateBytecode(jinja2.BytecodeCache):
+    """Compiled templates in memory, for one `mkdocs serve` session."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        compiled = self._compiled.get(bucket.key)
+        if compiled is not None:
+            bucket.bytecode_from_string(compiled)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 def _overrides(config: Any) -> tuple[str, ...]:
@@ -204,8 +278,9 @@ def _expand_nav(nav: Any, project: Project) -> Any:
             if item == NAV_PLACEHOLDER:
                 out.extend(expansion)
             elif isinstance(item, dict):
-                out.append({k: (expansion if v == NAV_PLACEHOLDER else walk(v) if isinstance(v, list) else v)
-                            for k, v in item.items()})
+                out.append(
+                    {k: (expansion if v == NAV_PLACEHOLDER else walk(v) if isinstance(v, list) else v) for k, v in item.items()}
+                )
             else:
                 out.append(item)
         return out

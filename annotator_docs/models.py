@@ -48,19 +48,39 @@ class SymbolKind(str, enum.Enum):
 
 
 #: Kinds a complete annotation must cover (the coverage denominator).
-COVERED_KINDS = frozenset({
-    SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD,
-    SymbolKind.NESTED_FUNCTION, SymbolKind.FIELD, SymbolKind.YAML_KEY, SymbolKind.TEXT_SECTION,
-})
+COVERED_KINDS = frozenset(
+    {
+        SymbolKind.FUNCTION,
+        SymbolKind.ASYNC_FUNCTION,
+        SymbolKind.CLASS,
+        SymbolKind.METHOD,
+        SymbolKind.NESTED_FUNCTION,
+        SymbolKind.FIELD,
+        SymbolKind.YAML_KEY,
+        SymbolKind.TEXT_SECTION,
+    }
+)
 #: Kinds that need what / why / how in a complete annotation.
-CALLABLE_KINDS = frozenset({
-    SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD, SymbolKind.NESTED_FUNCTION,
-})
+CALLABLE_KINDS = frozenset(
+    {
+        SymbolKind.FUNCTION,
+        SymbolKind.ASYNC_FUNCTION,
+        SymbolKind.CLASS,
+        SymbolKind.METHOD,
+        SymbolKind.NESTED_FUNCTION,
+    }
+)
 #: Kinds a note covers by spanning their definition (no note of their own needed).
-LEAF_KINDS = frozenset({
-    SymbolKind.FIELD, SymbolKind.CONSTANT, SymbolKind.VARIABLE, SymbolKind.YAML_KEY, SymbolKind.YAML_ITEM,
-    SymbolKind.TEXT_SECTION,
-})
+LEAF_KINDS = frozenset(
+    {
+        SymbolKind.FIELD,
+        SymbolKind.CONSTANT,
+        SymbolKind.VARIABLE,
+        SymbolKind.YAML_KEY,
+        SymbolKind.YAML_ITEM,
+        SymbolKind.TEXT_SECTION,
+    }
+)
 #: Top-level names another file can import (go-to-definition targets).
 IMPORTABLE_KINDS = frozenset({SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.VARIABLE})
 
@@ -466,8 +486,7 @@ class ProgressReport:
         return 100.0 * sum(f.covered_lines for f in self.files) / total if total else 0.0
 
     def of_source(self, name: str) -> ProgressReport:
-        return ProgressReport(tuple(f for f in self.files if f.source == name),
-                              tuple(c for c in self.commits if c[0] == name))
+        return ProgressReport(tuple(f for f in self.files if f.source == name), tuple(c for c in self.commits if c[0] == name))
 
 
 # -- plain data for the cache ---------------------------------------------------------------------------

@@ -51,8 +51,11 @@ def writable_dir(directory: Path, project_root: Path, *, what: str) -> Path:
         for part in relative.parts:
             current = current / part
             if current.is_symlink():
-                fail("P004", f"{what} `{current}` is a symbolic link; refusing to write through it",
-                     hint="remove the link (`git rm` it if it was committed); the tool makes the folder itself")
+                fail(
+                    "P004",
+                    f"{what} `{current}` is a symbolic link; refusing to write through it",
+                    hint="remove the link (`git rm` it if it was committed); the tool makes the folder itself",
+                )
     resolved = absolute.resolve()
     if relative is not None and not resolved.is_relative_to(root):
         fail("P004", f"{what} `{absolute}` resolves outside the project ({resolved})")
@@ -69,6 +72,7 @@ def write_atomic(file: Path, data: bytes) -> bool:
     file.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes 0600: pages and exports must be readable by a web server
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, file)

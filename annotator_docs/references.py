@@ -29,7 +29,7 @@ import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from markdown import Extension, Markdown
@@ -40,6 +40,9 @@ from markdown.treeprocessors import Treeprocessor
 from .anchors import resolve_note
 from .findings import Finding
 from .models import Note, ResolvedNote, State
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 _EXCERPT = re.compile(r"^::: excerpt (\S+)[ \t]*$")
@@ -115,45 +118,91 @@ def as_note(reference: Reference) -> Note:
     if symbol and (symbol.startswith("note-") or re.match(r"^L\d+", symbol)):
         symbol = None
     lines, line = _scalar(reference.option("lines")), _scalar(reference.option("line"))
-    text = lambda name: None if reference.option(name) is None else str(_scalar(reference.option(name)))  # noqa: E731
-    return Note(index=0, sidecar_line=reference.line, symbol=symbol, section=text("section"), quote=text("quote"),
-                quote_length=lines if isinstance(lines, int) else None, end_quote=text("end_quote"),
-                line_hint=line if isinstance(line, int) else None, fingerprint=text("fingerprint"),
-                title=text("title") or "", body="excerpt")
+
+    def text(name: str) -> str | None:
+        value = reference.option(name)
+        return None if value is None else str(_scalar(value))
+
+    return Note(
+        index=0,
+        sidecar_line=reference.line,
+        symbol=symbol,
+        section=text("section"),
+        quote=text("quote"),
+        quote_length=lines if isinstance(lines, int) else None,
+        end_quote=text("end_quote"),
+        line_hint=line if isinstance(line, int) else None,
+        fingerprint=text("fingerprint"),
+        title=text("title") or "",
+        body="excerpt",
+    )
 
 
 def resolve(reference: Reference, index: Any, models: dict[str, Any]) -> tuple[ResolvedNote | None, list[Finding]]:
     """Resolve one reference against the site: the note it behaves like, and its findings."""
-    path, _, fragment = reference.target.partition("#")
+    path, _, _fragment = reference.target.partition("#")
     found = index.reference(reference.target)
     if found is None:
         if index.lock.file(path) is not None or any(f.path == path for f in index.lock.all_files):
-            return None, [Finding("R001", f"`{path}` is locked for reference only: it has no page", reference.page,
-                                  reference.line, reference.column, hint="lock it with a page, or link upstream")]
+            return None, [
+                Finding(
+                    "R001",
+                    f"`{path}` is locked for reference only: it has no page",
+                    reference.page,
+                    reference.line,
+                    reference.column,
+                    hint="lock it with a page, or link upstream",
+                )
+            ]
         if reference.kind == "excerpt" or _looks_like_source(path):
-            return None, [Finding("R001", f"`{path}` is not a locked file", reference.page, reference.line, reference.column,
-                                  hint="`annotator lock add` it, or check the path")]
+            return None, [
+                Finding(
+                    "R001",
+                    f"`{path}` is not a locked file",
+                    reference.page,
+                    reference.line,
+                    reference.column,
+                    hint="`annotator lock add` it, or check the path",
+                )
+            ]
         return None, []  # an ordinary relative link (another page): mkdocs checks those
     file, _ = found
     if reference.kind == "link":
         why = index.dead(reference.target)
         if why:
-            return None, [Finding("R002", f"dead link `{reference.target}`: {why}", reference.page, reference.line,
-                                  reference.column, hint="link a symbol path or a note id that exists")]
+            return None, [
+                Finding(
+                    "R002",
+                    f"dead link `{reference.target}`: {why}",
+                    reference.page,
+                    reference.line,
+                    reference.column,
+                    hint="link a symbol path or a note id that exists",
+                )
+            ]
         return None, []
     model = models.get(file.key)
     if model is None:
         return None, []  # not pulled: the file's own E001 says so
     note = as_note(reference)
     resolved = resolve_note(note, f"excerpt-{reference.line}", reference.page, model)
-    findings = [Finding("R002" if f.is_error else f.code, f.message, reference.page, reference.line, reference.column, f.hint)
-                for f in resolved.findings]
+    findings = [
+        Finding("R002" if f.is_error else f.code, f.message, reference.page, reference.line, reference.column, f.hint)
+        for f in resolved.findings
+    ]
     if resolved.state is State.ORPHANED and not findings:
         findings.append(Finding("R002", f"excerpt `{reference.target}`: {resolved.reason}", reference.page, reference.line))
     elif resolved.state is not State.ORPHANED and (note.fingerprint is None or resolved.state is not State.INTACT):
         state = "has no fingerprint" if note.fingerprint is None else f"is {resolved.state.value}: {resolved.reason}"
-        findings.append(Finding("R003", f"excerpt `{reference.target}` {state}", reference.page, reference.line,
-                                hint="run `annotator pin`" + (" --accept" if resolved.state is State.CHANGED else "")))
+        findings.append(
+            Finding(
+                "R003",
+                f"excerpt `{reference.target}` {state}",
+                reference.page,
+                reference.line,
+                hint="run `annotator pin`" + (" --accept" if resolved.state is State.CHANGED else ""),
+            )
+        )
     return resolved, findings
 
 
@@ -169,12 +218,13 @@ def docs_pages(root: Path) -> list[Path]:
 
 def _docs_dir(root: Path) -> str:
     """``docs_dir`` from mkdocs.yml, read without running any of its tags (default ``docs``)."""
+
     class Quiet(yaml.SafeLoader):
         pass
 
     Quiet.add_multi_constructor("", lambda loader, suffix, node: None)  # !!python/name: and friends: ignored
     try:
-        data = yaml.load((root / "mkdocs.yml").read_text("utf-8"), Loader=Quiet)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load((root / "mkdocs.yml").read_text("utf-8"), Loader=Quiet)
         value = data.get("docs_dir") if isinstance(data, dict) else None
     except (OSError, yaml.YAMLError):
         value = None
@@ -266,7 +316,7 @@ class ReferencesExtension(Extension):
             "page": ["", "the page being converted, for positions in messages (the plugin sets it)"],
         }
         super().__init__(**kwargs)
-        self._engine = self.getConfig("engine") or None
+        self._engine: Engine | None = self.getConfig("engine") or None
         self._index: tuple[Any, dict[str, Any]] | None = None
         self._seen: dict[str, int] = {}
 
@@ -279,7 +329,7 @@ class ReferencesExtension(Extension):
         seen = self._seen.setdefault(reference.target, 0)
         self._seen[reference.target] = seen + 1
         page = self.getConfig("page")
-        root = Path(self.getConfig("root")) if not self._engine else self._engine.project.root
+        root = self.engine.project.root
         try:
             text = (root / page).read_text("utf-8") if page else ""
         except OSError:
@@ -287,14 +337,18 @@ class ReferencesExtension(Extension):
         matches = [r for r in scan_page(text, page) if r.kind == "excerpt" and r.target == reference.target]
         return matches[seen] if seen < len(matches) else reference
 
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .engine import Engine
+            from .project import Project
+
+            self._engine = Engine(Project.open(Path(self.getConfig("root")).absolute()))
+        return self._engine
+
     def _site(self) -> tuple[Any, dict[str, Any]]:
         if self._index is None:
-            if self._engine is None:
-                from .engine import Engine
-                from .project import Project
-
-                self._engine = Engine(Project.open(Path(self.getConfig("root")).absolute()))
-            self._index = self._engine.site_index()
+            self._index = self.engine.site_index()
         return self._index
 
     def link(self, href: str) -> str | None:
@@ -326,24 +380,44 @@ class ReferencesExtension(Extension):
 
         page = self.getConfig("page")
         source = page.split("/", 1)[1] if "/" in page else page  # "docs/pipeline.md" -> "pipeline.md"
-        return relative_url(url_of(source), page_uri(found[0], found[1], index.prefix)) if source else "/" + page_uri(found[0], found[1])
+        return (
+            relative_url(url_of(source), page_uri(found[0], found[1], index.prefix))
+            if source
+            else "/" + page_uri(found[0], found[1])
+        )
 
     def excerpt_html(self, reference: Reference) -> str:
+        """The excerpt as HTML, memoised in the engine's cache (a long serve session renders it once)."""
+        index, models = self._site()
+        engine = self.engine
+        found = index.reference(reference.target)
+        model = models.get(found[0].key) if found else None
+        key = engine.cache.key("excerpt", repr(reference), index.digest, model.sha256 if model else "-")
+        cached: tuple[str, tuple[Finding, ...]] | None = engine.cache.recall("excerpt", key)
+        if cached is None:
+            cached = self._excerpt_html(reference)
+            engine.cache.remember("excerpt", key, cached)
+        html_text, findings = cached
+        for finding in findings:
+            log.warning(finding.format())
+        return html_text
+
+    def _excerpt_html(self, reference: Reference) -> tuple[str, tuple[Finding, ...]]:
         from .layout import page_uri
-        from .render.code import highlight_lines
 
         index, models = self._site()
         resolved, findings = resolve(reference, index, models)
-        for finding in findings:
-            log.warning(finding.format())
         found = index.reference(reference.target)
         if resolved is None or resolved.span is None or found is None:
-            return (f'<div class="ann-excerpt ann-excerpt-missing"><p>Excerpt <code>{html.escape(reference.target)}</code> '
-                    "not available: its code is not pulled or was not found.</p></div>")
+            missing = (
+                f'<div class="ann-excerpt ann-excerpt-missing"><p>Excerpt <code>{html.escape(reference.target)}</code> '
+                "not available: its code is not pulled or was not found.</p></div>"
+            )
+            return missing, tuple(findings)
         file = found[0]
         model = models[file.key]
         span = resolved.span
-        code = highlight_lines(model.lines, model.language.value, None, model.path)[span.start - 1 : span.end]
+        code = self.engine.highlighted(model)[span.start - 1 : span.end]
         source = index.lock.source_of(file)
         upstream = source.blob_url(file.path, span.start, span.end)
         title = reference.option("title")
@@ -351,30 +425,51 @@ class ReferencesExtension(Extension):
         rows = "\n".join(f'<span class="ann-line"><span class="ann-src">{line}</span></span>' for line in code)
         where = f"{html.escape(file.key)}, lines {span.start}–{span.end}"
         pin = f" at <code>{html.escape(source.ref or (source.commit or '')[:12])}</code>" if source.commit else ""
-        state = "" if resolved.state is State.INTACT else f' <span class="ann-badge ann-badge-{resolved.state.value}">{resolved.state.value}</span>'
-        return (f'<figure class="ann-excerpt"><figcaption><a href="/{html.escape(page_uri(file, resolved.symbol or "", index.prefix))}">'
-                f"{label}</a> · {where}{pin}"
-                + (f' · <a href="{html.escape(upstream)}">upstream</a>' if upstream else "") + state
-                + f'</figcaption><div class="highlight"><pre style="counter-reset: ann-line {span.start - 1}"><code>{rows}</code></pre>'
-                '</div></figure>')
+        state = (
+            ""
+            if resolved.state is State.INTACT
+            else f' <span class="ann-badge ann-badge-{resolved.state.value}">{resolved.state.value}</span>'
+        )
+        target = html.escape(page_uri(file, resolved.symbol or "", index.prefix))
+        counter = f"counter-reset: ann-line {span.start - 1}"
+        figure = (
+            f'<figure class="ann-excerpt"><figcaption><a href="/{target}">'
+            f"{label}</a> · {where}{pin}"
+            + (f' · <a href="{html.escape(upstream)}">upstream</a>' if upstream else "")
+            + state
+            + f'</figcaption><div class="highlight"><pre style="{counter}"><code>{rows}</code></pre>'
+            "</div></figure>"
+        )
+        return figure, tuple(findings)
 
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown API)
+    def extendMarkdown(self, md: Markdown) -> None:
         md.parser.blockprocessors.register(_Excerpts(md.parser, self), "annotator_excerpts", 105)
         md.preprocessors.register(_DiagramLinks(md, self), "annotator_diagram_links", 40)  # before fences are stashed
-        md.treeprocessors.register(_Links(md, self), "annotator_references", 8)  # after inline links exist, before mkdocs checks them (0)
+        md.treeprocessors.register(
+            _Links(md, self), "annotator_references", 8
+        )  # after inline links exist, before mkdocs checks them (0)
         md.registerExtension(self)
 
 
-def makeExtension(**kwargs: Any) -> ReferencesExtension:  # noqa: N802 (Python-Markdown API)
+def makeExtension(**kwargs: Any) -> ReferencesExtension:
     return ReferencesExtension(**kwargs)
 
 
 # -- references in sidecar prose, and pinning excerpts -------------------------------------------------
 def sidecar_links(sidecar: Any) -> list[Reference]:
     """Links in a sidecar's prose that name locked files (positioned at their note, or line 1)."""
-    texts: list[tuple[int, str]] = [(1, t) for t in (sidecar.overview, sidecar.role, *sidecar.key_innovations, *sidecar.takeaways,
-                                                     sidecar.data_flow.origin, sidecar.data_flow.processing,
-                                                     sidecar.data_flow.destination)]
+    texts: list[tuple[int, str]] = [
+        (1, t)
+        for t in (
+            sidecar.overview,
+            sidecar.role,
+            *sidecar.key_innovations,
+            *sidecar.takeaways,
+            sidecar.data_flow.origin,
+            sidecar.data_flow.processing,
+            sidecar.data_flow.destination,
+        )
+    ]
     texts += [(n.sidecar_line, t) for n in sidecar.notes for t in (n.title, n.what, n.why, n.how, n.body)]
     found = []
     for line, text in texts:
@@ -414,12 +509,26 @@ def check_site_link(reference: Reference, pages: dict[str, frozenset[str]], gene
     if path in generated:
         return []
     if path not in pages:
-        return [Finding("R002", f"dead link `site:{reference.target}`: no page `{path}` in the docs", reference.page,
-                        reference.line, hint="link a page under docs/ (e.g. `site:glossary.md#advantage`)")]
+        return [
+            Finding(
+                "R002",
+                f"dead link `site:{reference.target}`: no page `{path}` in the docs",
+                reference.page,
+                reference.line,
+                hint="link a page under docs/ (e.g. `site:glossary.md#advantage`)",
+            )
+        ]
     if fragment and fragment not in pages[path]:
         close = sorted(pages[path], key=lambda a: -_overlap(a, fragment))[:3]
-        return [Finding("R002", f"dead link `site:{reference.target}`: `{path}` has no heading `#{fragment}`", reference.page,
-                        reference.line, hint=("did you mean " + ", ".join(f"`#{c}`" for c in close) + "?") if close else "")]
+        return [
+            Finding(
+                "R002",
+                f"dead link `site:{reference.target}`: `{path}` has no heading `#{fragment}`",
+                reference.page,
+                reference.line,
+                hint=("did you mean " + ", ".join(f"`#{c}`" for c in close) + "?") if close else "",
+            )
+        ]
     return []
 
 
@@ -427,7 +536,9 @@ def _overlap(a: str, b: str) -> int:
     return len(set(a.split("-")) & set(b.split("-")))
 
 
-def pin_page(text: str, page: str, index: Any, models: dict[str, Any], accept: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+def pin_page(
+    text: str, page: str, index: Any, models: dict[str, Any], accept: frozenset[str] = frozenset()
+) -> tuple[str, list[str]]:
     """Write ``fingerprint`` and ``line`` into each excerpt of a page; a changed excerpt only when accepted
     (by ``PAGE:LINE`` or ``all``). Returns the new text and a line per change."""
     from .anchors import fingerprint

@@ -32,7 +32,9 @@ _PLAIN_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number",
 
 @cache
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("annotator_docs.schema").joinpath("sidecar.schema.json").read_text("utf-8"))
+    text = resources.files("annotator_docs.schema").joinpath("sidecar.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def load_sidecar_file(file: Path, display_path: str) -> LoadResult:
@@ -42,7 +44,11 @@ def load_sidecar_file(file: Path, display_path: str) -> LoadResult:
         return _fail(display_path, 1, 1, "S001", f"cannot read sidecar: {exc.strerror}", "")
     if size > MAX_SIDECAR_BYTES:
         return _fail(
-            display_path, 1, 1, "S002", f"sidecar is {size} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
+            display_path,
+            1,
+            1,
+            "S002",
+            f"sidecar is {size} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
             "split the notes or shorten them",
         )
     return load_sidecar(file.read_bytes(), display_path)
@@ -51,8 +57,14 @@ def load_sidecar_file(file: Path, display_path: str) -> LoadResult:
 def load_sidecar(data: bytes, display_path: str) -> LoadResult:
     """Parse and validate one sidecar's bytes. Never raises for bad input."""
     if len(data) > MAX_SIDECAR_BYTES:
-        return _fail(display_path, 1, 1, "S002", f"sidecar is {len(data)} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
-                     "split the notes or shorten them")
+        return _fail(
+            display_path,
+            1,
+            1,
+            "S002",
+            f"sidecar is {len(data)} bytes, over the {MAX_SIDECAR_BYTES} byte limit",
+            "split the notes or shorten them",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -67,21 +79,32 @@ def load_sidecar(data: bytes, display_path: str) -> LoadResult:
     try:
         for event in yaml.parse(text, Loader=_Loader):
             anchor = getattr(event, "anchor", None)
-            if isinstance(event, yaml.AliasEvent) or anchor:
+            if (isinstance(event, yaml.AliasEvent) or anchor) and event.start_mark is not None:
                 mark = event.start_mark
-                return _fail(display_path, mark.line + 1, mark.column + 1, "S005",
-                             f"YAML anchors and aliases are not allowed (`{'*' if isinstance(event, yaml.AliasEvent) else '&'}{anchor}`)",
-                             "write the text out in full")
+                return _fail(
+                    display_path,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "S005",
+                    f"YAML anchors and aliases are not allowed (`{'*' if isinstance(event, yaml.AliasEvent) else '&'}{anchor}`)",
+                    "write the text out in full",
+                )
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return _fail(display_path, line, column, "S004", f"YAML syntax error: {exc.problem or exc.context}",
-                     "check indentation and quoting near this position")
+        where = exc.problem_mark or exc.context_mark
+        line, column = (where.line + 1, where.column + 1) if where else (1, 1)
+        return _fail(
+            display_path,
+            line,
+            column,
+            "S004",
+            f"YAML syntax error: {exc.problem or exc.context}",
+            "check indentation and quoting near this position",
+        )
     except (yaml.YAMLError, RecursionError) as exc:
         return _fail(display_path, 1, 1, "S004", f"YAML cannot be read ({exc.__class__.__name__})", "simplify the document")
     if node is None:
@@ -109,21 +132,40 @@ def _check_structure(node: yaml.Node, depth: int) -> dict[str, Any] | None:
     """Refuse deep nesting and duplicate keys (PyYAML would silently keep the last one)."""
     mark = node.start_mark
     if node.tag not in _PLAIN_TAGS:
-        return dict(code="S012", message=f"YAML tag `{node.tag}` is not allowed", line=mark.line + 1,
-                    column=mark.column + 1, hint="sidecars hold plain strings, numbers, lists and mappings")
+        return {
+            "code": "S012",
+            "message": f"YAML tag `{node.tag}` is not allowed",
+            "line": mark.line + 1,
+            "column": mark.column + 1,
+            "hint": "sidecars hold plain strings, numbers, lists and mappings",
+        }
     if depth > MAX_DEPTH:
-        return dict(code="S007", message=f"nesting deeper than {MAX_DEPTH} levels", line=mark.line + 1,
-                    column=mark.column + 1, hint="sidecars are shallow: file sections and a list of notes")
+        return {
+            "code": "S007",
+            "message": f"nesting deeper than {MAX_DEPTH} levels",
+            "line": mark.line + 1,
+            "column": mark.column + 1,
+            "hint": "sidecars are shallow: file sections and a list of notes",
+        }
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
-                return dict(code="S008", message="mapping keys must be plain strings", line=key.start_mark.line + 1,
-                            column=key.start_mark.column + 1, hint="")
+                return {
+                    "code": "S008",
+                    "message": "mapping keys must be plain strings",
+                    "line": key.start_mark.line + 1,
+                    "column": key.start_mark.column + 1,
+                    "hint": "",
+                }
             if key.value in seen:
-                return dict(code="S009", message=f"duplicate key `{key.value}` (first at line {seen[key.value]})",
-                            line=key.start_mark.line + 1, column=key.start_mark.column + 1,
-                            hint="merge the two entries; YAML would silently keep only the last one")
+                return {
+                    "code": "S009",
+                    "message": f"duplicate key `{key.value}` (first at line {seen[key.value]})",
+                    "line": key.start_mark.line + 1,
+                    "column": key.start_mark.column + 1,
+                    "hint": "merge the two entries; YAML would silently keep only the last one",
+                }
             seen[key.value] = key.start_mark.line + 1
             problem = _check_structure(value, depth + 1)
             if problem:
@@ -157,19 +199,32 @@ def _construct(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -
         return items
     mark = node.start_mark
     if node.tag.endswith(":timestamp"):
-        return Finding("S013", f"`{excerpt(node.value)}` is read as a date", "", mark.line + 1, mark.column + 1,
-                       hint="put it in quotes")
+        return Finding(
+            "S013", f"`{excerpt(node.value)}` is read as a date", "", mark.line + 1, mark.column + 1, hint="put it in quotes"
+        )
     if node.tag.endswith((":int", ":float")) and ":" in node.value:
-        return Finding("S013", f"`{excerpt(node.value)}` is read as a base-60 number", "", mark.line + 1, mark.column + 1,
-                       hint="write the number plainly, or quote it if it is text")
+        return Finding(
+            "S013",
+            f"`{excerpt(node.value)}` is read as a base-60 number",
+            "",
+            mark.line + 1,
+            mark.column + 1,
+            hint="write the number plainly, or quote it if it is text",
+        )
     try:
         return constructor.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
-        return Finding("S004", f"YAML value cannot be read ({exc.__class__.__name__})", "", mark.line + 1, mark.column + 1,
-                       hint="quote the value")
+        return Finding(
+            "S004",
+            f"YAML value cannot be read ({exc.__class__.__name__})",
+            "",
+            mark.line + 1,
+            mark.column + 1,
+            hint="quote the value",
+        )
 
 
-def _node_at(node: yaml.Node, path) -> yaml.Node:
+def _node_at(node: yaml.Node, path: list[Any]) -> yaml.Node:
     """The node at a JSON path (as jsonschema reports it), or the deepest one that exists."""
     for step in path:
         if isinstance(node, yaml.MappingNode):
@@ -203,8 +258,16 @@ def _schema_findings(data: Any, root: yaml.Node, display_path: str) -> list[Find
             extra = next((k for k, _ in node.value if k.value not in error.schema.get("properties", {})), None)
             if extra is not None:
                 node = extra
-        findings.append(Finding(code="S010", message=message, path=display_path, line=node.start_mark.line + 1,
-                                column=node.start_mark.column + 1, hint=hint))
+        findings.append(
+            Finding(
+                code="S010",
+                message=message,
+                path=display_path,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+                hint=hint,
+            )
+        )
     return findings
 
 
@@ -212,6 +275,7 @@ def _explain(error: jsonschema.ValidationError, node: yaml.Node, where: str) -> 
     """Our own words for a schema error, quoting at most a short excerpt of the offending value
     (jsonschema's messages repeat the whole value, which can be megabytes)."""
     kind, limit, value = error.validator, error.validator_value, error.instance
+    properties: dict[str, Any] = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
     if kind == "type":
         found = _PLAIN_TYPES.get(type(value), type(value).__name__)
         hint = ""
@@ -221,23 +285,25 @@ def _explain(error: jsonschema.ValidationError, node: yaml.Node, where: str) -> 
             hint = f"YAML reads `{excerpt(node.value)}` as a number; put it in quotes"
         return f"{where}: expected {limit}, found {found}", hint
     if kind == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        extra = sorted(set(value) - set(error.schema.get("properties", {}))) if isinstance(value, dict) else []
+        allowed = ", ".join(sorted(properties))
+        extra = sorted(set(value) - set(properties)) if isinstance(value, dict) else []
         return f"{where}: unknown key `{excerpt(extra[0] if extra else '?')}`", f"allowed keys: {allowed}"
     if kind == "anyOf" and where.startswith(".notes"):
         return f"{where}: a note needs text in `body`, `what`, `why` or `how`", "add at least one of them"
     if kind == "enum":
-        return f"{where}: `{excerpt(value)}` is not one of {', '.join(map(str, limit))}", ""
+        return f"{where}: `{excerpt(value)}` is not one of {', '.join(map(str, limit))}", ""  # type: ignore[arg-type]
     if kind == "pattern" and where == ".source":
         return f"{where}: must be a relative upstream path without `.` or `..` parts or control characters", ""
     if kind == "pattern" and isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
         return f"{where}: must be one line without control characters", "remove line breaks, tabs and escape codes"
     if kind == "pattern":
         return f"{where}: `{excerpt(value)}` is not in the expected form", ""
-    if kind in ("maxLength", "minLength"):
-        return f"{where}: {len(value)} characters; the limit is {'at most' if kind == 'maxLength' else 'at least'} {limit}", \
-            "split the note or shorten it" if kind == "maxLength" else ""
-    if kind in ("maxItems", "minItems"):
+    if kind in ("maxLength", "minLength") and isinstance(value, str):
+        return (
+            f"{where}: {len(value)} characters; the limit is {'at most' if kind == 'maxLength' else 'at least'} {limit}",
+            "split the note or shorten it" if kind == "maxLength" else "",
+        )
+    if kind in ("maxItems", "minItems") and isinstance(value, list):
         return f"{where}: {len(value)} items; the limit is {'at most' if kind == 'maxItems' else 'at least'} {limit}", ""
     if kind in ("minimum", "maximum"):
         return f"{where}: {excerpt(value)} is {'below' if kind == 'minimum' else 'above'} {limit}", ""

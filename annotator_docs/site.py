@@ -7,16 +7,18 @@ files; ``annotator generate`` writes them to a folder for builders that run no p
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
+from .coverage import progress_report
 from .engine import Analysed, Engine, _Workers, progress_json
 from .findings import Finding
 from .history import coverage_history
-from .layout import page_uri, url_of
+from .layout import annotated_uri, page_uri, url_of
 from .models import Language, LockedFile, ProgressReport, SourceModel
 from .render.bindings import binding_ids
-from .coverage import progress_report
 from .render.code import highlight_lines
 from .render.dashboard import render_dashboard
 from .render.links import SiteIndex, resolver_for
@@ -35,6 +37,7 @@ class SiteBuild:
     data: dict[str, str]  # other generated files ("progress.json")
     findings: tuple[Finding, ...]
     report: ProgressReport
+    index_digest: str = ""  # what the pages' links resolved against (hand-written pages depend on it too)
 
 
 def asset_bytes(name: str) -> bytes:
@@ -45,11 +48,14 @@ class SiteBuilder:
     """Keeps what a page needs between builds of one `mkdocs serve` session: the engine (and its
     cache) and one note renderer."""
 
-    def __init__(self, engine: Engine, *, overrides: tuple[str, ...] = (), prefix: str = "") -> None:
+    def __init__(self, engine: Engine, *, overrides: tuple[str, ...] = (), prefix: str = "", site_url: str = "") -> None:
         self.engine = engine
         self.renderer = NoteRenderer()
         self.overrides = overrides
-        self.prefix = prefix  # where the pages sit inside the docs: "" for the plugin, "annotated/" for generate --out docs/annotated
+        self.site_url = site_url  # absolute links in the downloads (annotated sources)
+        self.prefix = (
+            prefix  # where the pages sit inside the docs: "" for the plugin, "annotated/" for generate --out docs/annotated
+        )
 
     def build(self, with_history: bool = True) -> SiteBuild:
         engine, project, cache = self.engine, self.engine.project, self.engine.cache
@@ -58,28 +64,70 @@ class SiteBuilder:
         with _Workers() as workers:
             analysed = engine.analysed(sources, workers)
             index, _ = engine.site_index(self.prefix)
-            pages = self._pages(analysed, index, workers)
+            reading_path, path_findings = project.reading_path()
+            pages = self._pages(analysed, index, workers, reading_path)
+            downloads = self._downloads(analysed)
         findings = [finding for item in analysed for finding in item.analysis.findings]
         findings += [finding for page in pages.values() for finding in page.findings]
         findings += project.unexpected_sidecars()
         findings += cache.notices
+        findings += path_findings
         report = progress_report([a.progress for a in analysed], project.lock)
         history = coverage_history(engine) if with_history else []
         pages[PROGRESS_PAGE] = RenderedPage(render_dashboard(report, history, project.lock, self.prefix))
-        cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page"))
-        return SiteBuild(dict(sorted(pages.items())), {"progress.json": progress_json(report)}, tuple(findings), report)
+        cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page", "download"))
+        data = {"progress.json": progress_json(report), **downloads}
+        return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 
-    def _pages(self, analysed: list[Analysed], index: SiteIndex, workers: _Workers) -> dict[str, RenderedPage]:
+    def _downloads(self, analysed: list[Analysed]) -> dict[str, str]:
+        """Each file's annotated source (the upstream code with the notes as comments), made at build time."""
+        from .export import annotate_file
+
+        out = {}
+        lock = self.engine.project.lock
+        for item in analysed:
+            if item.analysis.model is None:
+                continue
+            key = self.engine.cache.key("download", item.key, self.site_url)
+            text: str | None = self.engine.cache.recall("download", key)
+            if text is None:
+                text = annotate_file(item.analysis, lock, self.site_url).text
+                self.engine.cache.remember("download", key, text)
+            out[annotated_uri(item.analysis.file, self.prefix)] = text
+        return out
+
+    def _pages(
+        self, analysed: list[Analysed], index: SiteIndex, workers: _Workers, reading_path: tuple[str, ...]
+    ) -> dict[str, RenderedPage]:
         cache, project = self.engine.cache, self.engine.project
+        titles = {item.analysis.file.key: item.progress.title for item in analysed}
+        following = dict(itertools.pairwise(reading_path))
         wanted: dict[str, tuple[str, PageInput]] = {}
         for item in analysed:
             analysis = item.analysis
             problem = next((f.format() for f in analysis.findings if f.is_error), "")
             code = self._highlighted(analysis.file, analysis.model, index)
-            page = PageInput(analysis, item.progress, project.source(analysis.file), index, code, problem=problem,
-                             search_code=self.engine.search_code, overrides=self.overrides, prefix=self.prefix)
-            key = cache.key("page", item.key, index.digest, repr((page.next_page, page.downloads, problem,
-                                                                   page.search_code, self.overrides, self.prefix)))
+            after = following.get(analysis.file.key)
+            next_file = project.lock.file(after) if after else None
+            page = PageInput(
+                analysis,
+                item.progress,
+                project.source(analysis.file),
+                index,
+                code,
+                next_page=(titles[next_file.key], page_uri(next_file)) if next_file else None,
+                downloads=(("Annotated source", annotated_uri(analysis.file)),) if analysis.model is not None else (),
+                problem=problem,
+                search_code=self.engine.search_code,
+                overrides=self.overrides,
+                prefix=self.prefix,
+            )
+            key = cache.key(
+                "page",
+                item.key,
+                index.digest,
+                repr((page.next_page, page.downloads, problem, page.search_code, self.overrides, self.prefix)),
+            )
             wanted[page_uri(analysis.file)] = (key, page)
         pages: dict[str, RenderedPage] = {}
         missing = []
@@ -95,8 +143,8 @@ class SiteBuilder:
                 rendered += workers.map(_render_job, [page for _, _, page in missing[start : start + 32]])
         else:
             rendered = [render_file_page(page, self.renderer) for _, _, page in missing]
-        for (uri, key, _), page in zip(missing, rendered):
-            pages[uri] = self._store(key, page)
+        for (uri, key, _), result in zip(missing, rendered):
+            pages[uri] = self._store(key, result)
         return pages
 
     def _store(self, key: str, page: RenderedPage) -> RenderedPage:
@@ -125,13 +173,16 @@ class SiteBuilder:
             python = model.language is Language.PYTHON
             resolver = resolver_for(model, index) if python else None
             bindings = binding_ids("\n".join(model.lines) + "\n") if python and model.parsed else None
-            found = tuple(highlight_lines(model.lines, model.language.value, _relative(resolver, file, self.prefix), model.path,
-                                          bindings))
+            found = tuple(
+                highlight_lines(model.lines, model.language.value, _relative(resolver, file, self.prefix), model.path, bindings)
+            )
             cache.remember("highlight", key, found)
         return found
 
 
-def _relative(resolver, file: LockedFile, prefix: str):
+def _relative(
+    resolver: Callable[[str, int], str | None] | None, file: LockedFile, prefix: str
+) -> Callable[[str, int], str | None] | None:
     """Turn the resolver's site URIs into links relative to this file's page."""
     if resolver is None:
         return None

@@ -92,13 +92,19 @@ def _download(url: str, sink: BinaryIO, progress: Progress, timeout: float, limi
             if exc.code == 404:
                 raise _NotFound from None
             if exc.code < 500 or attempt == ATTEMPTS:
-                fail("P001", f"download failed: HTTP {exc.code} {exc.reason} for {url}",
-                     hint="check repository and commit in the lock")
+                fail(
+                    "P001",
+                    f"download failed: HTTP {exc.code} {exc.reason} for {url}",
+                    hint="check repository and commit in the lock",
+                )
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             if attempt == ATTEMPTS:
                 reason = getattr(exc, "reason", exc)
-                fail("P001", f"download failed after {ATTEMPTS} attempts: network error ({reason}) for {url}",
-                     hint="offline? pull from a local mirror: `annotator snapshot pull --from-git NAME=DIR`")
+                fail(
+                    "P001",
+                    f"download failed after {ATTEMPTS} attempts: network error ({reason}) for {url}",
+                    hint="offline? pull from a local mirror: `annotator snapshot pull --from-git NAME=DIR`",
+                )
         time.sleep(0.5 * 2 ** (attempt - 1))
 
 
@@ -146,8 +152,11 @@ def read_from_git(repo_dir: Path, commit: str, paths: Iterable[str]) -> dict[str
         fail("P002", "git is not installed", hint="install git, or use --from-dir or the default download")
     if probe.returncode != 0:
         detail = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "unknown commit"
-        fail("P002", f"{repo_dir}: commit {commit} is not in this repository ({detail})",
-             hint="fetch it into the mirror, or give the mirror of the right repository")
+        fail(
+            "P002",
+            f"{repo_dir}: commit {commit} is not in this repository ({detail})",
+            hint="fetch it into the mirror, or give the mirror of the right repository",
+        )
     found: dict[str, bytes] = {}
     for path in paths:
         listed = subprocess.run([*base, "ls-tree", "-z", commit, "--", path], capture_output=True)
@@ -191,17 +200,26 @@ def check_contents(source: Source, contents: dict[str, bytes]) -> list[Finding]:
     for file in source.files:
         data = contents.get(file.path)
         if data is None:
-            problems.append(Finding("P003", f"{source.name}: `{file.path}` missing at {source.commit or 'the source'}", file.key,
-                                    hint=_UNCHANGED))
+            problems.append(
+                Finding(
+                    "P003", f"{source.name}: `{file.path}` missing at {source.commit or 'the source'}", file.key, hint=_UNCHANGED
+                )
+            )
         elif file.sha256 and sha256_of(data) != file.sha256:
-            problems.append(Finding("P003", f"{source.name}: `{file.path}` sha256 mismatch: expected {file.sha256}, "
-                                            f"found {sha256_of(data)}", file.key, hint=_UNCHANGED))
+            problems.append(
+                Finding(
+                    "P003",
+                    f"{source.name}: `{file.path}` sha256 mismatch: expected {file.sha256}, found {sha256_of(data)}",
+                    file.key,
+                    hint=_UNCHANGED,
+                )
+            )
     return problems
 
 
 def verify(project_root: Path, lock: Lock) -> list[Finding]:
     """Problems with the files on disk (empty when every locked file is present with its hash)."""
-    problems = []
+    problems: list[Finding] = []
     for source in lock.sources:
         for file in source.files:
             try:
@@ -212,8 +230,9 @@ def verify(project_root: Path, lock: Lock) -> list[Finding]:
             if not target.is_file():
                 problems.append(Finding("P003", "missing (run `annotator snapshot pull`)", file.key))
             elif file.sha256 and sha256_of(target.read_bytes()) != file.sha256:
-                problems.append(Finding("P003", f"sha256 mismatch: expected {file.sha256}, found {sha256_of(target.read_bytes())}",
-                                        file.key))
+                problems.append(
+                    Finding("P003", f"sha256 mismatch: expected {file.sha256}, found {sha256_of(target.read_bytes())}", file.key)
+                )
     return problems
 
 

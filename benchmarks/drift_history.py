@@ -18,8 +18,12 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.test_drift_history import (  # noqa: E402
-    STATES, load_corpus, mirrors_from_env, missing_mirrors, run_corpus,
+from tests.test_drift_history import (
+    STATES,
+    load_corpus,
+    mirrors_from_env,
+    missing_mirrors,
+    run_corpus,
 )
 
 
@@ -65,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     for source, commit, label in result.commits:
         units = [u for u in result.units if u.commit == commit]
         states = Counter(u.oracle for u in units)
-        print(f"  {source:8} {commit[:7]} " + " ".join(f"{s} {states[s]:>3}" for s in STATES)
-              + f"  {sum(u.agrees for u in units)}/{len(units)}  {label}")
+        print(
+            f"  {source:8} {commit[:7]} "
+            + " ".join(f"{s} {states[s]:>3}" for s in STATES)
+            + f"  {sum(u.agrees for u in units)}/{len(units)}  {label}"
+        )
     agree = sum(u.agrees for u in result.units)
     loose = sum(u.agrees or {u.oracle, u.engine} == {"intact", "moved"} for u in result.units)
     print()
@@ -79,10 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {source}: {sum(u.agrees for u in units)}/{len(units)} = {sum(u.agrees for u in units) / len(units):.2%}")
     layout = [u for u in result.units if u.oracle_reformatted or u.engine_reformatted]
     both = sum(u.oracle_reformatted and u.engine_reformatted for u in layout)
-    print(f"formatting-only edits (ast identical in place, text differs): oracle {sum(u.oracle_reformatted for u in layout)}, "
-          f"engine `reformatted` {sum(u.engine_reformatted for u in layout)}, both {both}")
-    print(f"not counted (notes outside the symbol-level metric, summed over commits): "
-          + (", ".join(f"{n} {why}" for why, n in result.excluded.items()) or "none"))
+    print(
+        f"formatting-only edits (ast identical in place, text differs): oracle {sum(u.oracle_reformatted for u in layout)}, "
+        f"engine `reformatted` {sum(u.engine_reformatted for u in layout)}, both {both}"
+    )
+    print(
+        "not counted (notes outside the symbol-level metric, summed over commits): "
+        + (", ".join(f"{n} {why}" for why, n in result.excluded.items()) or "none")
+    )
     print(f"runtime: {seconds:.1f} s (engine and oracle, {len(result.commits)} commits)")
     print()
 
@@ -106,14 +117,19 @@ def main(argv: list[str] | None = None) -> int:
         row = table.get(state, Counter())
         print(f"{state:18}" + "".join(f"{row[s]:>{width}}" for s in STATES))
     settled = {"intact": ("intact", "moved"), "moved": ("intact", "moved"), "orphaned": ("orphaned",)}
-    unexpected = [s for s in result.sub_notes
-                  if s.enclosing in settled and s.enclosing_in_place and s.engine not in settled[s.enclosing]]
+    unexpected = [
+        s for s in result.sub_notes if s.enclosing in settled and s.enclosing_in_place and s.engine not in settled[s.enclosing]
+    ]
     followed = [s for s in result.sub_notes if not s.enclosing_in_place]
     print("(the oracle decides a note inside a symbol only when the symbol's syntax is identical in place, so the")
     print(" code under the note is too: then intact or moved is right; or when the symbol is gone: then orphaned)")
-    print(f"\nnotes inside a symbol that moved to another path or file: {len(followed)}"
-          + "".join(f"\n  {s.source} {s.commit[:7]} {s.key} #{s.note_id}: {s.enclosing_reason}; engine {s.engine}: "
-                    f"{s.engine_reason}" for s in followed))
+    print(
+        f"\nnotes inside a symbol that moved to another path or file: {len(followed)}"
+        + "".join(
+            f"\n  {s.source} {s.commit[:7]} {s.key} #{s.note_id}: {s.enclosing_reason}; engine {s.engine}: {s.engine_reason}"
+            for s in followed
+        )
+    )
     print(f"notes inside a symbol whose engine state contradicts the oracle's decision: {len(unexpected)}")
     for sub in unexpected:
         print(f"  {sub.source} {sub.commit[:7]} {sub.key} #{sub.note_id} ({sub.anchor})")

@@ -23,8 +23,8 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from annotator_docs.extract import decode_lines, extract  # noqa: E402
-from annotator_docs.extract.python import extract_python  # noqa: E402
+from annotator_docs.extract import decode_lines, extract
+from annotator_docs.extract.python import extract_python
 
 
 def corpus(count: int) -> list[tuple[str, bytes]]:
@@ -35,7 +35,7 @@ def corpus(count: int) -> list[tuple[str, bytes]]:
         try:
             ast.parse(data)
             cst.parse_module(data.decode("utf-8"))
-        except Exception:  # noqa: BLE001 - the corpus keeps only files both parsers accept
+        except Exception:
             continue
         files.append((path.name, data))
         if len(files) == count:
@@ -63,7 +63,9 @@ def main() -> None:
     contenders = {
         "ast.parse": lambda name, data: ast.parse(data),
         "libcst.parse_module (baseline)": lambda name, data: cst.parse_module(data.decode("utf-8")),
-        "libcst + PositionProvider": lambda name, data: MetadataWrapper(cst.parse_module(data.decode("utf-8"))).resolve(PositionProvider),
+        "libcst + PositionProvider": lambda name, data: MetadataWrapper(cst.parse_module(data.decode("utf-8"))).resolve(
+            PositionProvider
+        ),
         "annotator extract": lambda name, data: extract(name, data),
         "annotator extract, libcst reader": lambda name, data: extract_python(name, decode_lines(data)[0], reader="libcst"),
     }

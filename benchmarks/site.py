@@ -46,11 +46,13 @@ def stdlib_files(limit: int | None) -> list[str]:
 
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall time and peak RSS (MiB) of one command, measured by a wrapper that has no other child."""
-    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
-               "d = time.perf_counter() - t; "
-               "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
-               "sys.stderr.write(r.stderr[-2000:] if r.returncode else ''); sys.exit(r.returncode)")
+    wrapper = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True); "
+        "d = time.perf_counter() - t; "
+        "print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        "sys.stderr.write(r.stderr[-2000:] if r.returncode else ''); sys.exit(r.returncode)"
+    )
     result = subprocess.run([sys.executable, "-c", wrapper, *command], cwd=cwd, capture_output=True, text=True, env=ENV)
     if result.returncode:
         raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
@@ -82,7 +84,8 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
     (annotated / "docs/index.md").write_text("# Benchmark\n")
     (annotated / "mkdocs.yml").write_text(
         "site_name: bench\nsite_url: http://127.0.0.1/\ntheme: {name: material, font: false}\n"
-        "plugins: [search, {annotator: {history: false}}]\nmarkdown_extensions: [admonition, pymdownx.superfences]\n")
+        "plugins: [search, {annotator: {history: false}}]\nmarkdown_extensions: [admonition, pymdownx.superfences]\n"
+    )
     if corpus != "openr1":
         scaffold_notes(annotated, list(sources))
 
@@ -95,7 +98,8 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
         page.write_text(f"# {path}\n\n```{language}\n{source.read_text(encoding='utf-8', errors='replace')}\n```\n")
     (plain / "mkdocs.yml").write_text(
         "site_name: bench\nsite_url: http://127.0.0.1/\ntheme: {name: material, font: false}\nplugins: [search]\n"
-        "markdown_extensions: [pymdownx.highlight, pymdownx.superfences]\n")
+        "markdown_extensions: [pymdownx.highlight, pymdownx.superfences]\n"
+    )
     return annotated, plain, [annotated / "src" / p for p in sources if p.endswith(".py")]
 
 
@@ -220,7 +224,7 @@ def main() -> None:
 
     # The edit loop as an annotator feels it: save, then `mkdocs serve` serves the changed page.
     source_path = sidecar.relative_to(annotated / "annotations").as_posix().removesuffix(".yaml")
-    first_note = "what: \"Note 0:"
+    first_note = 'what: "Note 0:'
     note_edit = lambda run: sidecar.write_text(original.replace(first_note, f"{first_note} edit-{run}", 1))  # noqa: E731
     plain_page = plain / "docs" / f"{source_path}.md"
     plain_original = plain_page.read_text()

@@ -17,20 +17,94 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from annotator_docs.extract import extract  # noqa: E402
-from annotator_docs.render.markdown import render_markdown  # noqa: E402
-from annotator_docs.sidecar import load_sidecar  # noqa: E402
+from annotator_docs.extract import extract
+from annotator_docs.render.markdown import render_markdown
+from annotator_docs.sidecar import load_sidecar
 
-YAML_BITS = st.sampled_from([
-    "source: a.py\n", "notes:\n", "  - ", "symbol: ", "body: ", "quote: ", "&a ", "*a", "!!python/object:os.system ",
-    "[", "]", "{", "}", ": ", "- ", "\n", "  ", "'", '"', "|\n", ">\n", "? ", "%YAML 1.1\n", "---\n", "...\n", "\t",
-    "no", "0x1F", "1e3", "~", "\ufeff", "\r\n", "\x00", "\x85", "#", ",", "!!binary ", "<<: ", "2001-12-14",
-])
-PYTHON_BITS = st.sampled_from([
-    "def ", "class ", "async ", "f", "(", ")", ":", "\n", "    ", "\t", "@d\n", "if __name__ == '__main__':\n",
-    "'''", '"""', "#", "####\n", "import x\n", "from . import y\n", "lambda", "yield", "=", ",", "\\\n", "\r\n",
-    "\x0c", "\ufeff", "é", "[", "]", "{", "}", "try:\n", "except:\n", "match x:\n", "case 1:\n", "0x", "f'{x}'",
-])
+YAML_BITS = st.sampled_from(
+    [
+        "source: a.py\n",
+        "notes:\n",
+        "  - ",
+        "symbol: ",
+        "body: ",
+        "quote: ",
+        "&a ",
+        "*a",
+        "!!python/object:os.system ",
+        "[",
+        "]",
+        "{",
+        "}",
+        ": ",
+        "- ",
+        "\n",
+        "  ",
+        "'",
+        '"',
+        "|\n",
+        ">\n",
+        "? ",
+        "%YAML 1.1\n",
+        "---\n",
+        "...\n",
+        "\t",
+        "no",
+        "0x1F",
+        "1e3",
+        "~",
+        "\ufeff",
+        "\r\n",
+        "\x00",
+        "\x85",
+        "#",
+        ",",
+        "!!binary ",
+        "<<: ",
+        "2001-12-14",
+    ]
+)
+PYTHON_BITS = st.sampled_from(
+    [
+        "def ",
+        "class ",
+        "async ",
+        "f",
+        "(",
+        ")",
+        ":",
+        "\n",
+        "    ",
+        "\t",
+        "@d\n",
+        "if __name__ == '__main__':\n",
+        "'''",
+        '"""',
+        "#",
+        "####\n",
+        "import x\n",
+        "from . import y\n",
+        "lambda",
+        "yield",
+        "=",
+        ",",
+        "\\\n",
+        "\r\n",
+        "\x0c",
+        "\ufeff",
+        "é",
+        "[",
+        "]",
+        "{",
+        "}",
+        "try:\n",
+        "except:\n",
+        "match x:\n",
+        "case 1:\n",
+        "0x",
+        "f'{x}'",
+    ]
+)
 
 
 def texts(bits):
@@ -39,7 +113,10 @@ def texts(bits):
 
 TARGETS = {
     "sidecar loader (bytes)": (st.binary(max_size=2000), lambda data: load_sidecar(data, "annotations/f.yaml")),
-    "sidecar loader (YAML-ish text)": (texts(YAML_BITS), lambda text: load_sidecar(text.encode("utf-8", "surrogatepass"), "annotations/f.yaml")),
+    "sidecar loader (YAML-ish text)": (
+        texts(YAML_BITS),
+        lambda text: load_sidecar(text.encode("utf-8", "surrogatepass"), "annotations/f.yaml"),
+    ),
     "python extractor": (texts(PYTHON_BITS), lambda text: extract("pkg/m.py", text.encode("utf-8", "surrogatepass"))),
     "python extractor (bytes)": (st.binary(max_size=2000), lambda data: extract("pkg/m.py", data)),
     "yaml extractor": (texts(YAML_BITS), lambda text: extract("recipes/r.yaml", text.encode("utf-8", "surrogatepass"))),
@@ -51,8 +128,13 @@ def fuzz(name: str, strategy, target, seconds: float) -> tuple[int, str | None]:
     count = 0
     deadline = time.monotonic() + seconds
 
-    @settings(max_examples=20_000, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=[Phase.generate, Phase.shrink])
+    @settings(
+        max_examples=20_000,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+    )
     @given(strategy)
     def run(value):
         nonlocal count
@@ -65,7 +147,7 @@ def fuzz(name: str, strategy, target, seconds: float) -> tuple[int, str | None]:
         run()
     except _Stop:
         pass
-    except Exception as exc:  # noqa: BLE001 - report any failure with its input
+    except Exception as exc:
         return count, f"{exc.__class__.__name__}: {exc}"
     return count, None
 

@@ -106,9 +106,11 @@ def write_site(project: Path, *, features: str = "", extra: str = "") -> Path:
     theme_features = f"\n  features: [{features}]" if features else ""
     (project / "mkdocs.yml").write_text(
         "site_name: fixture\nsite_url: http://127.0.0.1/\n"
-        f"theme:\n  name: material\n  font: false{theme_features}\n" + extra +
-        "plugins:\n  - search\n  - annotator:\n      history: false\n"
-        "nav:\n  - Home: index.md\n  - annotator:files\n  - Progress: progress.md\n")
+        f"theme:\n  name: material\n  font: false{theme_features}\n"
+        + extra
+        + "plugins:\n  - search\n  - annotator:\n      history: false\n"
+        "nav:\n  - Home: index.md\n  - annotator:files\n  - Progress: progress.md\n"
+    )
     (project / "docs").mkdir(exist_ok=True)
     if not (project / "docs/index.md").exists():
         (project / "docs/index.md").write_text("# Fixture\n\n[The trainer](files/trainer/train_grpo.py.md)\n")

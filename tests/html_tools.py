@@ -74,7 +74,11 @@ class _Danger(HTMLParser):
         for name, value in attrs:
             if name.lower().startswith("on"):
                 self.problems.append(f"event handler {name} on <{tag}>")
-            if name.lower() in ("href", "src", "action", "formaction", "xlink:href") and value and _DANGEROUS_SCHEMES.match(value):
+            if (
+                name.lower() in ("href", "src", "action", "formaction", "xlink:href")
+                and value
+                and _DANGEROUS_SCHEMES.match(value)
+            ):
                 self.problems.append(f"dangerous URL {value!r} on <{tag}>")
             if name.lower() == "id" and value in ("__config", "__search", "__palette"):
                 self.problems.append(f"clobbering id {value!r} on <{tag}>")

@@ -80,15 +80,18 @@ def test_edited_body_is_changed():
 
 
 def test_reformatting_is_intact_and_flagged():
-    reformatted = edited(ORIGINAL, "def score(values):\n    total = 0\n",
-                         "def score(\n    values,\n):\n    # running sum\n    total = (0)\n")
+    reformatted = edited(
+        ORIGINAL, "def score(values):\n    total = 0\n", "def score(\n    values,\n):\n    # running sum\n    total = (0)\n"
+    )
     result = resolve(pinned(symbol="score"), reformatted)
     assert result.state is State.INTACT and result.reformatted and result.reason == "reformatted"
 
 
 def test_a_rewrapped_quote_still_matches():
     source = "def f(model, data):\n    trainer = Trainer(model=model, data=data)\n    return trainer\n"
-    rewrapped = edited(source, "trainer = Trainer(model=model, data=data)", "trainer = Trainer(\n        model=model,\n        data=data,\n    )")
+    rewrapped = edited(
+        source, "trainer = Trainer(model=model, data=data)", "trainer = Trainer(\n        model=model,\n        data=data,\n    )"
+    )
     pin = pinned(source, symbol="f", quote="trainer = Trainer(model=model, data=data)")
     result = resolve(pin, rewrapped)
     assert result.span is not None and result.span.start == 2 and result.state is State.INTACT
@@ -96,7 +99,9 @@ def test_a_rewrapped_quote_still_matches():
 
 def test_a_quote_still_matches_when_redundant_parentheses_go():
     source = "def f(d, s):\n    ev = (d[s] if s else None)\n    return ev\n"
-    result = resolve(note(symbol="f", quote="ev = (d[s] if s else None)"), edited(source, "(d[s] if s else None)", "d[s] if s else None"))
+    result = resolve(
+        note(symbol="f", quote="ev = (d[s] if s else None)"), edited(source, "(d[s] if s else None)", "d[s] if s else None")
+    )
     assert result.span == Span(2, 2)
 
 
@@ -117,7 +122,9 @@ def test_end_quote_gone_is_changed_with_a_reason():
 
 
 def test_renamed_symbol_is_orphaned_with_the_new_name_as_candidate_and_a_reason():
-    result = resolve(pinned(symbol="score"), edited(ORIGINAL, "total += value", "total -= value").replace("def score", "def total_score"))
+    result = resolve(
+        pinned(symbol="score"), edited(ORIGINAL, "total += value", "total -= value").replace("def score", "def total_score")
+    )
     assert result.state is State.ORPHANED and result.span is None
     assert result.candidates[0].qualname == "total_score"
     assert result.reason.startswith("symbol `score` not found in pkg/m.py; closest: total_score (")
@@ -222,6 +229,8 @@ def test_a_window_of_lines_keeps_its_code_when_the_lines_are_rewrapped():
 
 def test_a_quote_with_a_spaced_string_still_matches_when_rewrapped():
     source = 'def f():\n    parser = Parser(description="two words", prog="x")\n'
-    rewrapped = edited(source, 'Parser(description="two words", prog="x")', 'Parser(\n        description="two words",\n        prog="x",\n    )')
+    rewrapped = edited(
+        source, 'Parser(description="two words", prog="x")', 'Parser(\n        description="two words",\n        prog="x",\n    )'
+    )
     result = resolve(note(symbol="f", quote='parser = Parser(description="two words", prog="x")'), rewrapped)
     assert result.span is not None and result.span.start == 2

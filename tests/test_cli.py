@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 from .conftest import edit
 
@@ -24,7 +23,10 @@ def test_check_reports_an_unknown_symbol_with_did_you_mean(run, project_dir):
     code, out, _ = run("--root", project_dir, "check", "trainer/train_grpo.py")
     assert code == 1
     line = next(n for n, text in enumerate(sidecar.read_text().splitlines(), 1) if "make_promt" in text)
-    assert f"{SIDE}:{line}:1: A001 symbol `main.make_promt` not found in trainer/train_grpo.py (hint: did you mean `main.make_prompt`?)" in out
+    assert (
+        f"{SIDE}:{line}:1: A001 symbol `main.make_promt` not found in trainer/train_grpo.py "
+        "(hint: did you mean `main.make_prompt`?)" in out
+    )
 
 
 def test_check_json_format(run, project_dir):
@@ -68,7 +70,9 @@ def test_strict_fails_on_changed_code(run, project_dir):
     assert run("--root", project_dir, "check")[0] == 0
     code, out, _ = run("--root", project_dir, "check", "--strict")
     assert code == 1
-    assert "A020 note `main.make_prompt` needs review: the code at lines 35-36 differs from the code the note was pinned to" in out
+    assert (
+        "A020 note `main.make_prompt` needs review: the code at lines 35-36 differs from the code the note was pinned to" in out
+    )
 
 
 def test_stray_sidecar_is_reported(run, project_dir):
@@ -126,13 +130,18 @@ def test_pin_after_a_move_changes_only_pinned_keys(run, project_dir):
 def test_pin_keeps_comments_and_quoting(run, project_dir):
     sidecar = project_dir / SIDE
     text = sidecar.read_text()
-    text = text.replace('  - symbol: "logger"\n', "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n")
+    text = text.replace(
+        '  - symbol: "logger"\n', "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n"
+    )
     text = "\n".join(line for line in text.splitlines() if "fingerprint:" not in line and "line:" not in line) + "\n"
     sidecar.write_text(text)
     assert run("--root", project_dir, "pin")[0] == 0
     pinned = sidecar.read_text()
-    assert "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n    line: 10\n    fingerprint:" in pinned
-    stripped = "\n".join(l for l in pinned.splitlines() if "fingerprint:" not in l and not l.strip().startswith("line:")) + "\n"
+    assert (
+        "  # a comment the annotator wrote\n  - symbol: 'logger'   # trailing comment\n    line: 10\n    fingerprint:" in pinned
+    )
+    kept = [row for row in pinned.splitlines() if "fingerprint:" not in row and not row.strip().startswith("line:")]
+    stripped = "\n".join(kept) + "\n"
     assert stripped == text
 
 
@@ -152,8 +161,8 @@ def test_pin_follows_a_symbol_moved_into_a_class(run, project_dir):
     sidecar.write_text(sidecar.read_text().replace('    what: ""\n    why: ""\n    how: ""', '    body: "note"'))
     run("--root", project_dir, "pin")
     text = source.read_text()
-    block = text[text.index("def length_reward"): text.index("def get_cosine_reward")].rstrip() + "\n"
-    indented = "".join(("    " + l if l.strip() else l) for l in block.splitlines(True))
+    block = text[text.index("def length_reward") : text.index("def get_cosine_reward")].rstrip() + "\n"
+    indented = "".join(("    " + row if row.strip() else row) for row in block.splitlines(True))
     source.write_text(text.replace(block, "") + "\n\nclass Rewards:\n" + indented)
     code, out, _ = run("--root", project_dir, "check", "--strict")
     assert code == 1 and "A022 note `length_reward` moved" in out
@@ -167,20 +176,32 @@ def test_drift_against_another_tree(run, project_dir, tmp_path):
     shutil.copytree(project_dir / "src", other)
     text = (other / "trainer/train_grpo.py").read_text()
     text = text.replace("def make_prompt(example", "def build_prompt(example").replace("make_prompt({", "build_prompt({")
-    text = text.replace("tokenizer = {\"vocab\": config.vocab_size}", "tokenizer = {\"vocab\": config.vocab_size * 2}")
+    text = text.replace('tokenizer = {"vocab": config.vocab_size}', 'tokenizer = {"vocab": config.vocab_size * 2}')
     (other / "trainer/train_grpo.py").write_text(text)
-    code, out, err = run("--root", project_dir, "drift", "--from-dir", other)
+    code, out, _err = run("--root", project_dir, "drift", "--from-dir", other)
     assert code == 1
     lines = out.splitlines()
-    assert lines[0].startswith("drift of local against ") and lines[0].endswith(": 8 notes: 3 changed, 1 orphaned, 0 moved, 4 intact (0 reformatted)")
+    assert lines[0].startswith("drift of local against ") and lines[0].endswith(
+        ": 8 notes: 3 changed, 1 orphaned, 0 moved, 4 intact (0 reformatted)"
+    )
     assert lines[2].split() == ["trainer/train_grpo.py", "3", "1", "0", "2"]  # the summary comes first
     orphan = next(line for line in lines if line.startswith("annotations/") and " orphaned " in line)
-    assert orphan.endswith("orphaned main.make_prompt (-): symbol `main.make_prompt` not found in trainer/train_grpo.py; "
-                           "closest: main.build_prompt (0.73)")
+    assert orphan.endswith(
+        "orphaned main.make_prompt (-): symbol `main.make_prompt` not found in trainer/train_grpo.py; "
+        "closest: main.build_prompt (0.73)"
+    )
     assert any("changed  main-Load-tokenizer (L23-27 -> L23-27)" in line for line in lines)
     assert '+    tokenizer = {"vocab": config.vocab_size * 2}' in out
-    assert not any(line.startswith("annotations/") and " intact " in line for line in lines)  # only what needs attention, unless --all
-    assert sum(line.startswith("annotations/") and " intact " in line for line in run("--root", project_dir, "drift", "--from-dir", other, "--all")[1].splitlines()) == 4
+    assert not any(
+        line.startswith("annotations/") and " intact " in line for line in lines
+    )  # only what needs attention, unless --all
+    assert (
+        sum(
+            line.startswith("annotations/") and " intact " in line
+            for line in run("--root", project_dir, "drift", "--from-dir", other, "--all")[1].splitlines()
+        )
+        == 4
+    )
     code, out, _ = run("--root", project_dir, "drift", "--from-dir", other, "--format", "json")
     report = json.loads(out)
     states = {entry["note"]: entry["state"] for entry in report["notes"]}
@@ -208,7 +229,7 @@ def test_pin_never_marks_changed_code_reviewed_unless_accepted(run, project_dir)
     assert run("--root", project_dir, "check", "--strict")[0] == 1
     code, out, err = run("--root", project_dir, "pin", "--accept", "main.make_prompt")
     assert code == 0 and "accepting main.make_prompt: the code at lines 35-36 differs" in err
-    assert '       36 | ' in err  # the code the note will describe is shown before it is written
+    assert "       36 | " in err  # the code the note will describe is shown before it is written
     code, out, _ = run("--root", project_dir, "check", "--strict")
     assert code == 1 and "note `main` needs review" in out and "make_prompt" not in out
     assert run("--root", project_dir, "pin", "--accept", "all")[0] == 0
@@ -217,8 +238,11 @@ def test_pin_never_marks_changed_code_reviewed_unless_accepted(run, project_dir)
 
 def test_a_typo_in_a_new_note_is_an_error_that_pin_does_not_rename(run, project_dir):
     sidecar = project_dir / SIDE
-    edit(sidecar, '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
-         '  - symbol: "loger"\n')
+    edit(
+        sidecar,
+        '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
+        '  - symbol: "loger"\n',
+    )
     code, out, _ = run("--root", project_dir, "check")
     assert code == 1 and "A001 symbol `loger` not found in trainer/train_grpo.py (hint: did you mean `logger`?)" in out
     run("--root", project_dir, "pin")

@@ -11,7 +11,7 @@ from annotator_docs.models import Priority, ProgressReport, State, Status
 from annotator_docs.render.report import badge_json, file_data, next_steps
 from annotator_docs.sidecar import load_sidecar
 
-from .conftest import analysis_of, edit, real_model
+from .conftest import analysis_of, real_model
 
 
 def progress_of(engine, key):
@@ -75,8 +75,10 @@ def test_long_function_needs_step_notes(project_dir):
     body = "".join(f"    x{i} = {i}\n" for i in range(45))
     source.write_text(source.read_text() + f"\n\ndef long_one():\n{body}")
     project = Project.open(project_dir)
-    loaded = load_sidecar(b"source: trainer/rewards.py\nnotes:\n  - symbol: long_one\n    what: a b c\n    why: a b c\n"
-                          b"    how: a b c\n", "annotations/trainer/rewards.py.yaml")
+    loaded = load_sidecar(
+        b"source: trainer/rewards.py\nnotes:\n  - symbol: long_one\n    what: a b c\n    why: a b c\n    how: a b c\n",
+        "annotations/trainer/rewards.py.yaml",
+    )
     p = file_progress(analyse_file(project.lock.file("trainer/rewards.py"), model(project, "trainer/rewards.py"), loaded))
     steps = next(i for i in p.checklist if i.key == "step_notes")
     assert not steps.ok and steps.detail == ("long_one",)
@@ -91,8 +93,12 @@ def test_report_and_json_agree(engine, run, project_dir):
     assert report.complete == 1 and len(report.files) == 5
     code, out, _ = run("--root", project_dir, "status", "--json")
     data = json.loads(out)
-    assert code == 0 and data["files_complete"] == 1 and data["sources"] == [
-        {"name": "local", "commit": None, "files_total": 5, "files_complete": 1, "line_coverage_percent": 23.0}]  # 40 of 174 lines
+    assert (
+        code == 0
+        and data["files_complete"] == 1
+        and data["sources"]
+        == [{"name": "local", "commit": None, "files_total": 5, "files_complete": 1, "line_coverage_percent": 23.0}]
+    )  # 40 of 174 lines
     grpo = next(f for f in data["files"] if f["path"] == "trainer/train_grpo.py")
     assert grpo["page"] == "files/trainer/train_grpo.py/" and grpo["status"] == "complete"
     assert (grpo["lines"], grpo["covered_lines"], grpo["notes"]) == (50, 35, 6)
@@ -105,14 +111,28 @@ def test_status_table_and_fail_under(run, project_dir, tmp_path):
     code, out, _ = run("--root", project_dir, "status")
     assert code == 0
     assert out.splitlines()[0] == "local: 1 of 5 complete; line coverage 23.0%"
-    assert out.splitlines()[1].split() == ["file", "status", "priority", "lines", "covered", "symbols", "notes", "review", "missing"]
+    assert out.splitlines()[1].split() == [
+        "file",
+        "status",
+        "priority",
+        "lines",
+        "covered",
+        "symbols",
+        "notes",
+        "review",
+        "missing",
+    ]
     assert "trainer/train_grpo.py  complete" in out and "\033[" not in out
     assert "1 of 5 files complete" in out
     assert run("--root", project_dir, "status", "--fail-under", "90")[0] == 1
     badge = tmp_path / "badge.json"
     assert run("--root", project_dir, "status", "--fail-under", "10", "--badge", badge)[0] == 0
-    assert json.loads(badge.read_text()) == {"schemaVersion": 1, "label": "annotated", "message": "1 of 5 files",
-                                             "color": "yellow"}
+    assert json.loads(badge.read_text()) == {
+        "schemaVersion": 1,
+        "label": "annotated",
+        "message": "1 of 5 files",
+        "color": "yellow",
+    }
 
 
 def test_badge_colours(engine):
@@ -143,8 +163,13 @@ def test_burn_up_follows_the_git_history_of_annotations(project_dir):
     from annotator_docs.project import Project
     from annotator_docs.render.dashboard import burnup_svg
 
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
 
     def git(*args):
         subprocess.run(["git", "-C", str(project_dir), *args], check=True, capture_output=True, env=env)

@@ -90,9 +90,13 @@ def missing_mirrors(corpus: list[dict], mirrors: dict[str, Path]) -> str:
             return f"{MIRRORS_ENV} names no mirror for `{name}`"
         commits = [entry["pinned"], *(c["commit"] for c in entry["commits"])]
         try:
-            probe = subprocess.run(["git", "--git-dir", str(mirrors[name]), "cat-file", "--batch-check"],
-                                   input="".join(f"{c}^{{commit}}\n" for c in commits), capture_output=True, text=True,
-                                   timeout=60)
+            probe = subprocess.run(
+                ["git", "--git-dir", str(mirrors[name]), "cat-file", "--batch-check"],
+                input="".join(f"{c}^{{commit}}\n" for c in commits),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"cannot read the `{name}` mirror at {mirrors[name]}: {exc}"
         if probe.returncode != 0:
@@ -106,8 +110,9 @@ def missing_mirrors(corpus: list[dict], mirrors: dict[str, Path]) -> str:
 def read_blobs(git_dir: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
     """``commit:path`` -> bytes (None when the path does not exist at that commit), in one ``git`` call."""
     request = "".join(f"{commit}:{path}\n" for commit, path in wanted).encode()
-    out = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "--batch"], input=request,
-                         capture_output=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "--batch"], input=request, capture_output=True, check=True, timeout=120
+    ).stdout
     blobs: dict[tuple[str, str], bytes | None] = {}
     at = 0
     for key in wanted:
@@ -170,8 +175,12 @@ class Tree:
                 condition = " ".join(ast.unparse(node.test).split())
                 names = ["__main__" if condition == "__name__ == '__main__'" else f"if {condition}"]
             if scope == "function":  # in a function body only UPPER_CASE names are symbols (constants)
-                names = [n for n in names if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                         or (n.isupper() and n[:1].isalpha())]
+                names = [
+                    n
+                    for n in names
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    or (n.isupper() and n[:1].isalpha())
+                ]
             for name in names:
                 qualname = prefix + name
                 if qualname not in self.definitions:
@@ -241,20 +250,26 @@ def oracle(path: str, qualname: str, pinned: Tree, others: dict[str, Tree | None
     if here is not None and qualname in here.definitions:
         now = here.definitions[qualname]
         if here.dump(qualname) != dump:
-            return Verdict("changed", f"ast differs (line {before.first_line} at the pin, {now.first_line} here)",
-                           ((path, qualname),))
+            return Verdict(
+                "changed", f"ast differs (line {before.first_line} at the pin, {now.first_line} here)", ((path, qualname),)
+            )
         reformatted = here.text(qualname) != pinned.text(qualname)
         layout = ", text differs (reformatted)" if reformatted else ""
         if now.first_line != before.first_line:
-            return Verdict("moved", f"ast identical{layout}, line {before.first_line} -> {now.first_line}", ((path, qualname),),
-                           reformatted)
+            return Verdict(
+                "moved", f"ast identical{layout}, line {before.first_line} -> {now.first_line}", ((path, qualname),), reformatted
+            )
         return Verdict("intact", f"ast identical{layout}, same line", ((path, qualname),), reformatted)
     # Not under its own path: the same name with the same syntax elsewhere in the file, or in exactly one
     # other file (the same boilerplate in several files, `logger = logging.getLogger(__name__)`, is no move).
     order = [path, *sorted(p for p in others if p != path)]
-    places = tuple((other_path, other.qualname) for other_path in order if others[other_path] is not None
-                   for other in others[other_path].definitions.values()
-                   if other.name == before.name and others[other_path].dump(other.qualname) == dump)
+    places = tuple(
+        (other_path, other.qualname)
+        for other_path in order
+        if others[other_path] is not None
+        for other in others[other_path].definitions.values()
+        if other.name == before.name and others[other_path].dump(other.qualname) == dump
+    )
     in_file = tuple(place for place in places if place[0] == path)
     elsewhere = tuple(place for place in places if place[0] != path)
     places = in_file or (elsewhere if len(elsewhere) == 1 else ())
@@ -268,8 +283,13 @@ def oracle(path: str, qualname: str, pinned: Tree, others: dict[str, Tree | None
         why = f"{path} is missing or does not parse"
     else:
         why = f"`{qualname}` is not in {path}"
-    namesakes = [f"{p}:{d.qualname}" for p in order if others[p] is not None
-                 for d in others[p].definitions.values() if d.name == before.name]
+    namesakes = [
+        f"{p}:{d.qualname}"
+        for p in order
+        if others[p] is not None
+        for d in others[p].definitions.values()
+        if d.name == before.name
+    ]
     if namesakes:
         why += "; same name, other code at " + ", ".join(namesakes[:3])
     return Verdict("orphaned", why)
@@ -365,12 +385,14 @@ def _run_source(entry: dict, lock, git_dir: Path, result: Result) -> None:
 
     name, pinned_commit = entry["name"], entry["pinned"]
     source = lock.source(name)
-    assert (source.repository, source.commit) == (entry["repository"], pinned_commit), \
+    assert (source.repository, source.commit) == (entry["repository"], pinned_commit), (
         f"{CORPUS.name}: `{name}` must name the lock's repository and commit"
+    )
     files = [f for f in source.files if f.page]  # what `annotator drift` resolves: every page of the source
     by_key = {f.key: f for f in files}
-    measured = {str(p.relative_to(REPO / "annotations"))[: -len(".yaml")]
-                for pattern in entry["sidecars"] for p in REPO.glob(pattern)}
+    measured = {
+        str(p.relative_to(REPO / "annotations"))[: -len(".yaml")] for pattern in entry["sidecars"] for p in REPO.glob(pattern)
+    }
     assert measured and measured <= set(by_key), f"{CORPUS.name}: `{name}` sidecars must be locked files"
     commits = entry["commits"]
     blobs = read_blobs(git_dir, [(c, f.path) for c in [pinned_commit, *(c["commit"] for c in commits)] for f in files])
@@ -379,8 +401,9 @@ def _run_source(entry: dict, lock, git_dir: Path, result: Result) -> None:
     current, sidecars = [], {}
     for file in files:
         data = blobs[pinned_commit, file.path]
-        assert data is not None and hashlib.sha256(data).hexdigest() == file.sha256, \
+        assert data is not None and hashlib.sha256(data).hexdigest() == file.sha256, (
             f"{file.path} at {pinned_commit} is not the locked file"
+        )
         where = REPO / sidecar_path(file)
         loaded = load_sidecar(where.read_bytes(), sidecar_path(file)) if where.exists() else None
         analysis = analyse_file(file, extract(file.path, data), loaded)
@@ -388,8 +411,11 @@ def _run_source(entry: dict, lock, git_dir: Path, result: Result) -> None:
         if file.key in measured:
             assert analysis.sidecar is not None, loaded.findings if loaded else file.key
             sidecars[file.key] = analysis.sidecar
-            result.pinned_problems += [f"{file.key}: {n.note_id} is {n.state.value} at the pin ({n.reason})"
-                                       for n in analysis.notes if n.state.value != "intact"]
+            result.pinned_problems += [
+                f"{file.key}: {n.note_id} is {n.state.value} at the pin ({n.reason})"
+                for n in analysis.notes
+                if n.state.value != "intact"
+            ]
     pinned_trees = {by_key[key].path: parse(blobs[pinned_commit, by_key[key].path]) for key in sidecars}
 
     # Which notes are decisions: one per symbol, taken from the note on exactly that symbol.
@@ -402,8 +428,9 @@ def _run_source(entry: dict, lock, git_dir: Path, result: Result) -> None:
                 result.excluded["anchored without a symbol (module-level quote)"] += len(commits)
             else:
                 assert note.symbol in whole, f"{key}: `{note.symbol}` has notes inside it but none on it"
-                assert note.symbol in pinned_trees[by_key[key].path].definitions, \
+                assert note.symbol in pinned_trees[by_key[key].path].definitions, (
                     f"the oracle cannot find `{note.symbol}` in {key} at the pin"
+                )
 
     python = [f.path for f in files if f.path.endswith(".py")]
     for row in commits:
@@ -417,8 +444,18 @@ def _run_source(entry: dict, lock, git_dir: Path, result: Result) -> None:
             _decide(result, name, commit, label, by_key, key, sidecar, engine, pinned_trees[by_key[key].path], others)
 
 
-def _decide(result: Result, name: str, commit: str, label: str, by_key: dict, key: str, sidecar, engine: dict,
-            pinned: Tree, others: dict[str, Tree | None]) -> None:
+def _decide(
+    result: Result,
+    name: str,
+    commit: str,
+    label: str,
+    by_key: dict,
+    key: str,
+    sidecar,
+    engine: dict,
+    pinned: Tree,
+    others: dict[str, Tree | None],
+) -> None:
     path = by_key[key].path
     verdicts: dict[str, Verdict] = {}
     decided: dict[str, list] = {}
@@ -432,12 +469,32 @@ def _decide(result: Result, name: str, commit: str, label: str, by_key: dict, ke
             decided.setdefault(note.symbol, []).append(resolved)
         else:
             verdict = verdicts[note.symbol]
-            anchor = " ".join(f"{k}: {v!r}" for k, v in (("section", note.section), ("quote", note.quote),
-                                                          ("lines", note.quote_length), ("end_quote", note.end_quote))
-                              if v is not None)
+            anchor = " ".join(
+                f"{k}: {v!r}"
+                for k, v in (
+                    ("section", note.section),
+                    ("quote", note.quote),
+                    ("lines", note.quote_length),
+                    ("end_quote", note.end_quote),
+                )
+                if v is not None
+            )
             in_place = not verdict.places or verdict.places[0] == (path, note.symbol)
-            result.sub_notes.append(SubNote(name, commit, key, resolved.note_id, note.symbol, anchor, verdict.state,
-                                            verdict.reason, in_place, resolved.state.value, resolved.reason))
+            result.sub_notes.append(
+                SubNote(
+                    name,
+                    commit,
+                    key,
+                    resolved.note_id,
+                    note.symbol,
+                    anchor,
+                    verdict.state,
+                    verdict.reason,
+                    in_place,
+                    resolved.state.value,
+                    resolved.reason,
+                )
+            )
     for symbol, resolved_notes in decided.items():
         first = resolved_notes[0]
         states = sorted({r.state.value for r in resolved_notes})
@@ -446,9 +503,25 @@ def _decide(result: Result, name: str, commit: str, label: str, by_key: dict, ke
         if state == "moved":
             place = (by_key[first.moved_to[0]].path, first.moved_to[1]) if first.moved_to else (path, first.symbol or symbol)
         verdict = verdicts[symbol]
-        result.units.append(Unit(name, commit, label, key, path, symbol, verdict.state, verdict.reason, state,
-                                 first.reason or ("reformatted" if first.reformatted else ""), len(resolved_notes),
-                                 verdict.places, place, verdict.reformatted, first.reformatted))
+        result.units.append(
+            Unit(
+                name,
+                commit,
+                label,
+                key,
+                path,
+                symbol,
+                verdict.state,
+                verdict.reason,
+                state,
+                first.reason or ("reformatted" if first.reformatted else ""),
+                len(resolved_notes),
+                verdict.places,
+                place,
+                verdict.reformatted,
+                first.reformatted,
+            )
+        )
 
 
 # -- the tests ----------------------------------------------------------------------------------------
@@ -487,8 +560,18 @@ def test_the_oracle_reads_symbols_as_the_sidecar_format_names_them():
         'if __name__ == "__main__":\n    main()\n'
     )
     tree = Tree(text)
-    assert set(tree.definitions) == {"if TYPE_CHECKING", "logger", "A", "A.x", "A.f", "A.f.REGISTRY", "A.f.inner", "a",
-                                     "b", "__main__"}
+    assert set(tree.definitions) == {
+        "if TYPE_CHECKING",
+        "logger",
+        "A",
+        "A.x",
+        "A.f",
+        "A.f.REGISTRY",
+        "A.f.inner",
+        "a",
+        "b",
+        "__main__",
+    }
     assert tree.definitions["A"].first_line == 7  # the comments directly above, then the decorator
     assert tree.definitions["A.f"].first_line == 12
     same = Tree(text.replace("field(default=(1))", "field(\n        default=1,\n    )"))
@@ -528,8 +611,11 @@ def test_the_engine_agrees_with_the_oracle_on_real_history(corpus_result):
     result = corpus_result
     assert len(result.units) >= 1000
     assert {s for s, _, _ in result.commits} == {"open-r1", "trl"}
-    disagreements = "\n".join(f"{u.source} {u.commit[:7]} {u.key} {u.symbol}: oracle {u.oracle} ({u.oracle_reason}), "
-                              f"engine {u.engine} ({u.engine_reason})" for u in result.disagreements)
+    disagreements = "\n".join(
+        f"{u.source} {u.commit[:7]} {u.key} {u.symbol}: oracle {u.oracle} ({u.oracle_reason}), "
+        f"engine {u.engine} ({u.engine_reason})"
+        for u in result.disagreements
+    )
     assert result.agreement >= MIN_AGREEMENT, f"agreement {result.agreement:.2%}:\n{disagreements}"
     # The one error that hides a needed review: the code changed and the note says it did not.
     missed = [u for u in result.units if u.oracle == "changed" and u.engine == "intact"]

@@ -9,6 +9,7 @@ unless allowed; the output is deterministic.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import shutil
@@ -24,8 +25,7 @@ import yaml
 from annotator_docs.cache import Cache
 from annotator_docs.engine import Engine
 from annotator_docs.export import annotated_source as source_export
-from annotator_docs.export import codetour
-from annotator_docs.export import export_annotated_source, export_codetour, reflow, strip_annotations
+from annotator_docs.export import codetour, export_annotated_source, export_codetour, reflow, strip_annotations
 from annotator_docs.findings import AnnotatorError
 from annotator_docs.models import Language, State
 from annotator_docs.project import Project
@@ -46,7 +46,7 @@ def upstream_text(analysis) -> str:
 
 def comment_text(exported: str) -> str:
     """The text of every line the export added, markers removed, whitespace-normalised."""
-    lines = [line.lstrip()[len(MARK):] for line in exported.split("\n") if line.lstrip().startswith(MARK)]
+    lines = [line.lstrip()[len(MARK) :] for line in exported.split("\n") if line.lstrip().startswith(MARK)]
     return " ".join(" ".join(lines).split())
 
 
@@ -68,8 +68,15 @@ def note_fields(analysis):
     sidecar = analysis.sidecar
     if sidecar is None:
         return
-    for text in (sidecar.overview, sidecar.role, *sidecar.key_innovations, sidecar.data_flow.origin,
-                 sidecar.data_flow.processing, sidecar.data_flow.destination, *sidecar.takeaways):
+    for text in (
+        sidecar.overview,
+        sidecar.role,
+        *sidecar.key_innovations,
+        sidecar.data_flow.origin,
+        sidecar.data_flow.processing,
+        sidecar.data_flow.destination,
+        *sidecar.takeaways,
+    ):
         if text.strip():
             yield "header", text
     for note in analysis.notes:
@@ -165,7 +172,7 @@ class Box:
     def area(self):
         return self.size ** 2
 '''
-TRICKY_YAML = '''# leading comment
+TRICKY_YAML = """# leading comment
 name: tricky
 script: |
   #!/bin/bash
@@ -187,8 +194,8 @@ list:
   - two: 2
     three: 3
 after: end
-'''
-TRICKY_SH = '''#!/bin/bash
+"""
+TRICKY_SH = """#!/bin/bash
 
 # Setup
 set -e
@@ -203,29 +210,35 @@ CMD="python train.py \\
 echo "$CMD" \\
   --more
 echo "${CMD#python}" done "${#WORDS[@]}"
-'''
+"""
 TRICKY_NOTES = {
-    "trainer/tricky.py": [("quote", "# not a comment: inside the string", "In a string."),
-                          ("symbol", "PROMPT", "The prompt."),
-                          ("quote", "@staticmethod", "Second decorator."),
-                          ("symbol", "cached", "Decorated."),
-                          ("quote", "b=2,  # trailing", "Inside parentheses."),
-                          ("quote", "2", "After a backslash."),
-                          ("quote", '"concatenation"', "Implicit concatenation."),
-                          ("symbol", "Box.area", "A property."),
-                          ("symbol", "Box.size", "A field.")],
-    "recipes/tricky.yaml": [("quote", "# this is content, not a comment", "Inside a block scalar."),
-                            ("symbol", "kept", "Keep chomping."),
-                            ("quote", "# b", "Inside a folded scalar."),
-                            ("quote", "b, c]", "Inside a flow sequence."),
-                            ("quote", "continued", "A plain multi-line scalar."),
-                            ("symbol", "list[1].three", "In a sequence."),
-                            ("symbol", "after", "The end.")],
-    "scripts/tricky.sh": [("symbol", "Setup", "Setup section."),
-                          ("quote", "# inside heredoc", "Inside a here-document."),
-                          ("symbol", "Run", "Run section."),
-                          ("quote", '--flag"', "Inside a quoted string."),
-                          ("quote", "--more", "After a continuation.")],
+    "trainer/tricky.py": [
+        ("quote", "# not a comment: inside the string", "In a string."),
+        ("symbol", "PROMPT", "The prompt."),
+        ("quote", "@staticmethod", "Second decorator."),
+        ("symbol", "cached", "Decorated."),
+        ("quote", "b=2,  # trailing", "Inside parentheses."),
+        ("quote", "2", "After a backslash."),
+        ("quote", '"concatenation"', "Implicit concatenation."),
+        ("symbol", "Box.area", "A property."),
+        ("symbol", "Box.size", "A field."),
+    ],
+    "recipes/tricky.yaml": [
+        ("quote", "# this is content, not a comment", "Inside a block scalar."),
+        ("symbol", "kept", "Keep chomping."),
+        ("quote", "# b", "Inside a folded scalar."),
+        ("quote", "b, c]", "Inside a flow sequence."),
+        ("quote", "continued", "A plain multi-line scalar."),
+        ("symbol", "list[1].three", "In a sequence."),
+        ("symbol", "after", "The end."),
+    ],
+    "scripts/tricky.sh": [
+        ("symbol", "Setup", "Setup section."),
+        ("quote", "# inside heredoc", "Inside a here-document."),
+        ("symbol", "Run", "Run section."),
+        ("quote", '--flag"', "Inside a quoted string."),
+        ("quote", "--more", "After a continuation."),
+    ],
 }
 
 
@@ -236,8 +249,9 @@ def add_tricky_files(project_dir: Path) -> Project:
         (project_dir / "src" / path).parent.mkdir(parents=True, exist_ok=True)
         (project_dir / "src" / path).write_text(text)
         lock.write_text(lock.read_text() + f'\n[[files]]\npath = "{path}"\ngroup = "Tricky"\n')
-        notes = "".join(f"  - {kind}: {json.dumps(value)}\n    body: {json.dumps(body)}\n"
-                        for kind, value, body in TRICKY_NOTES[path])
+        notes = "".join(
+            f"  - {kind}: {json.dumps(value)}\n    body: {json.dumps(body)}\n" for kind, value, body in TRICKY_NOTES[path]
+        )
         sidecar = project_dir / "annotations" / f"{path}.yaml"
         sidecar.parent.mkdir(parents=True, exist_ok=True)
         sidecar.write_text(f'source: "{path}"\nnotes:\n{notes}')
@@ -276,14 +290,15 @@ def test_notes_sit_above_their_statement_indented_like_it(project, engine):
     loop = block_above("    for step in range(config.steps):")
     assert loop and all(line.startswith(f"    {MARK}") for line in loop)
     assert "One group per step" in " ".join(loop)
-    assert "Turns an example into a chat prompt." in " ".join(block_above("    def make_prompt(example, column: str = \"problem\"):"))
+    make_prompt = '    def make_prompt(example, column: str = "problem"):'
+    assert "Turns an example into a chat prompt." in " ".join(block_above(make_prompt))
     assert "The tokenizer is a dictionary here" in " ".join(block_above("    ################"))
     assert "A module logger." in " ".join(block_above("logger = logging.getLogger(__name__)"))
     header = lines[: lines.index('"""Train a toy policy with group-relative rewards."""')]
-    order = [next(i for i, line in enumerate(header) if line == f"{MARK} {title}")
-             for title in ("OVERVIEW", "ROLE IN THE PIPELINE", "KEY INNOVATIONS", "DATA FLOW", "KEY TAKEAWAYS", "FILE-LEVEL NOTES")]
+    sections = ("OVERVIEW", "ROLE IN THE PIPELINE", "KEY INNOVATIONS", "DATA FLOW", "KEY TAKEAWAYS", "FILE-LEVEL NOTES")
+    order = [next(i for i, line in enumerate(header) if line == f"{MARK} {title}") for title in sections]
     assert order == sorted(order)
-    assert any("A file-level note: it has no anchor." in line for line in header[order[-1]:])
+    assert any("A file-level note: it has no anchor." in line for line in header[order[-1] :])
     assert "Origin: A TrainConfig dataclass" in " ".join(header)
 
 
@@ -328,8 +343,11 @@ def test_the_exported_shell_script_runs_like_upstream(project_dir, tmp_path):
 
 def test_hostile_note_text_cannot_break_out_of_its_comment(project_dir):
     sidecar = project_dir / "annotations/trainer/train_grpo.py.yaml"
-    edit(sidecar, 'body: "A module logger."',
-         'title: "coding: latin-1"\n    body: "A module logger.\\rimport os\\u2028x = 1\\x85y: 2\\x1b[31m \\u202e"')
+    edit(
+        sidecar,
+        'body: "A module logger."',
+        'title: "coding: latin-1"\n    body: "A module logger.\\rimport os\\u2028x = 1\\x85y: 2\\x1b[31m \\u202e"',
+    )
     edit(sidecar, 'title: "Toy GRPO trainer"', 'title: "# -*- coding: latin-1 -*-"')
     project = Project.open(project_dir)
     analysis = next(a for a in analyses(project) if a.file.key == "trainer/train_grpo.py")
@@ -337,6 +355,12 @@ def test_hostile_note_text_cannot_break_out_of_its_comment(project_dir):
     assert_equivalent(analysis, exported)
     assert "coding: latin-1" not in "\n".join(exported.split("\n")[:2])  # PEP 263 reads only lines 1-2
     assert "\\x1b" in exported and "\x1b" not in exported and "\u202e" not in exported
+    # what the sidecar schema refuses (line breaks in a title, a reason, a ref) cannot break out either
+    notes = tuple(
+        dataclasses.replace(n, note=dataclasses.replace(n.note, title="x\nimport os\rimport sys\u2028y")) for n in analysis.notes
+    )
+    exported = source_export.annotate_file(dataclasses.replace(analysis, notes=notes), project.lock).text
+    assert_equivalent(analysis, exported)
 
 
 def test_reflow_keeps_markdown_readable():
@@ -387,7 +411,9 @@ def test_site_links_become_absolute_with_a_site_url(project):
     file = project.lock.file("trainer/train_grpo.py")
     link = lambda target, url: source_export.site_link(target, project.lock, file, url)  # noqa: E731
     assert link("site:glossary.md#grpo", "https://x.org/docs/") == "https://x.org/docs/glossary/#grpo"
-    assert link("trainer/rewards.py#get_reward_funcs", "https://x.org") == "https://x.org/files/trainer/rewards.py/#get_reward_funcs"
+    assert (
+        link("trainer/rewards.py#get_reward_funcs", "https://x.org") == "https://x.org/files/trainer/rewards.py/#get_reward_funcs"
+    )
     assert link("#note-main", "https://x.org") == "https://x.org/files/trainer/train_grpo.py/#note-main"
     assert link("trainer/rewards.py#get_reward_funcs", "") == "trainer/rewards.py#get_reward_funcs"
     assert link("#note-main", "") == "trainer/train_grpo.py#note-main"
@@ -398,8 +424,10 @@ def test_orphaned_notes_are_refused_unless_allowed(project_dir, tmp_path):
     edit(project_dir / "src/trainer/train_grpo.py", "make_prompt", "build_prompt", count=2)
     project = Project.open(project_dir)
     engine = Engine(project, Cache(None))
-    for export in (lambda **kw: export_annotated_source(project, tmp_path / "a", engine=engine, **kw),
-                   lambda **kw: export_codetour(project, tmp_path / "t", [], engine=engine, **kw)):
+    for export in (
+        lambda **kw: export_annotated_source(project, tmp_path / "a", engine=engine, **kw),
+        lambda **kw: export_codetour(project, tmp_path / "t", [], engine=engine, **kw),
+    ):
         with pytest.raises(AnnotatorError) as caught:
             export()
         (finding,) = caught.value.findings
@@ -422,13 +450,17 @@ def test_orphaned_notes_are_refused_unless_allowed(project_dir, tmp_path):
 
 def test_exports_are_deterministic(project_dir, tmp_path):
     project = Project.open(project_dir)
-    first = [p.read_bytes() for p in export_annotated_source(project, tmp_path / "a", site_url="https://x.org/", engine=Engine(project, Cache(None)))]
-    first += [p.read_bytes() for p in export_codetour(project, tmp_path / "t", ["recipes/demo.yaml"], engine=Engine(project, Cache(None)))]
-    second = [p.read_bytes() for p in export_annotated_source(project, tmp_path / "a2", site_url="https://x.org/", engine=Engine(project, Cache(None)))]
-    second += [p.read_bytes() for p in export_codetour(project, tmp_path / "t2", ["recipes/demo.yaml"], engine=Engine(project, Cache(None)))]
-    assert first == second
-    again = export_codetour(project, tmp_path / "t", ["recipes/demo.yaml"], engine=Engine(project, Cache(None)))
-    assert [p.read_bytes() for p in again] == second[len(second) - len(again):]
+
+    def both(suffix: str) -> list[bytes]:  # a fresh engine each time: nothing is shared but the files
+        sources = export_annotated_source(
+            project, tmp_path / f"a{suffix}", site_url="https://x.org/", engine=Engine(project, Cache(None))
+        )
+        tours = export_codetour(project, tmp_path / f"t{suffix}", ["recipes/demo.yaml"], engine=Engine(project, Cache(None)))
+        return [p.read_bytes() for p in sources + tours]
+
+    first = both("1")
+    assert first == both("2")
+    assert first == both("1")  # rewriting in place changes nothing either
 
 
 def test_a_file_the_export_did_not_write_is_never_replaced(project, engine, tmp_path):
@@ -497,10 +529,13 @@ def tour_files_for(project: Project, out: Path) -> dict[str, dict]:
 
 
 def test_tour_descriptions_are_safe_for_codetours_trusted_markdown(project_dir, tmp_path):
-    edit(project_dir / "annotations/trainer/train_grpo.py.yaml", 'body: "A module logger."',
-         'body: |\n      A module logger: [click](command:workbench.action.terminal.sendSequence?%5B%22rm%22%5D),'
-         ' <command:x>, [ok](https://example.org), [note](#note-main), [rewards](trainer/rewards.py)\n\n'
-         '      >> rm -rf ~\n\n      !!! warning "Careful"\n          Body.')
+    edit(
+        project_dir / "annotations/trainer/train_grpo.py.yaml",
+        'body: "A module logger."',
+        "body: |\n      A module logger: [click](command:workbench.action.terminal.sendSequence?%5B%22rm%22%5D),"
+        " <command:x>, [ok](https://example.org), [note](#note-main), [rewards](trainer/rewards.py)\n\n"
+        '      >> rm -rf ~\n\n      !!! warning "Careful"\n          Body.',
+    )
     project = Project.open(project_dir)
     trainer = tour_files_for(project, tmp_path / "t")["trainer/train_grpo.py"]
     logger = next(s for s in trainer["steps"] if s["title"] == "logger")
@@ -520,8 +555,12 @@ def test_a_reading_path_names_locked_files(project, engine, tmp_path):
 
 
 # -- the real snapshot ---------------------------------------------------------------------------------------------------
-READING_PATH = ["recipes/Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml", "src/open_r1/grpo.py", "src/open_r1/rewards.py",
-                "trl/trl/trainer/grpo_trainer.py"]
+READING_PATH = [
+    "recipes/Qwen2.5-1.5B-Instruct/grpo/config_demo.yaml",
+    "src/open_r1/grpo.py",
+    "src/open_r1/rewards.py",
+    "trl/trl/trainer/grpo_trainer.py",
+]
 
 
 @needs_snapshot
@@ -534,7 +573,7 @@ def test_every_real_file_exports_equivalent_with_every_note_and_valid_tours(real
     all_analyses = engine.analyses()
     assert len(written) == len(all_analyses) == len(real_project.lock.files)
     notes = 0
-    for path, analysis in zip(written, all_analyses):
+    for path, analysis in zip(written, all_analyses, strict=True):
         assert path == tmp_path / "annotated" / analysis.file.key
         exported = path.read_text("utf-8")
         assert_equivalent(analysis, exported)
@@ -544,8 +583,9 @@ def test_every_real_file_exports_equivalent_with_every_note_and_valid_tours(real
     tours = tour_files(tmp_path / "tours")
     assert len(tours) == len(all_analyses) + 1 and len(tours_written) == len(tours)
     for analysis in all_analyses:
-        tour = next(t for name, t in tours.items() if name != "00-start-here.tour"
-                    and t["title"].endswith(f"({analysis.file.key})"))
+        tour = next(
+            t for name, t in tours.items() if name != "00-start-here.tour" and t["title"].endswith(f"({analysis.file.key})")
+        )
         assert tour["ref"] == real_project.lock.source_of(analysis.file).commit
         assert_tour_valid(tour, {analysis.file.path: analysis})
         assert len(tour["steps"]) == 1 + sum(1 for n in analysis.notes if n.span is not None)

@@ -190,8 +190,14 @@ def test_real_rewards_has_sixteen_functions_and_the_registry(real_project):
 def test_real_configs_has_six_dataclasses_with_fields(real_project):
     model = real_model(real_project, "src/open_r1/configs.py")
     classes = [s.qualname for s in model.symbols if s.kind is SymbolKind.CLASS]
-    assert classes == ["DatasetConfig", "DatasetMixtureConfig", "ScriptArguments", "GRPOConfig", "SFTConfig",
-                       "GRPOScriptArguments"]
+    assert classes == [
+        "DatasetConfig",
+        "DatasetMixtureConfig",
+        "ScriptArguments",
+        "GRPOConfig",
+        "SFTConfig",
+        "GRPOScriptArguments",
+    ]
     for cls in classes:
         assert any(s.kind is SymbolKind.FIELD and s.qualname.startswith(cls + ".") for s in model.symbols), cls
 
@@ -200,8 +206,16 @@ def test_real_configs_has_six_dataclasses_with_fields(real_project):
 def test_real_grpo_main_banner_sections(real_project):
     model = real_model(real_project, "src/open_r1/grpo.py")
     titles = [b.title for b in model.banners if b.owner == "main"]
-    assert titles == ["Setup logging", "Load tokenizer", "Load model", "Initialize the GRPO trainer", "Training loop",
-                      "Save model and create model card", "Evaluate", "push to hub"]
+    assert titles == [
+        "Setup logging",
+        "Load tokenizer",
+        "Load model",
+        "Initialize the GRPO trainer",
+        "Training loop",
+        "Save model and create model card",
+        "Evaluate",
+        "push to hub",
+    ]
     tokenizer = next(b for b in model.banners if b.title == "Load tokenizer")
     assert model.lines[tokenizer.span.start - 1].startswith("    ####")
     assert "get_tokenizer" in model.lines[tokenizer.span.start + 2]
@@ -235,16 +249,16 @@ FOOTER_CASES = {
     # every line up to the LAST one indented like the block is the footer, even past a dedented one
     "last-indented-line-wins": ("def f():\n    x = 1\n    \n  # two\n    # four\ny = 2\n", {"y": Span(6, 6)}),
     "blank-then-comment": ("def f():\n    x = 1\n\n# about y\ny = 2\n", {"y": Span(4, 5)}),
-    "nested-class-footer": (
-        "class A:\n    def f(self):\n        pass\n        # c1\n    # c2\n# c3\nx = 1\n", {"x": Span(6, 7)}),
+    "nested-class-footer": ("class A:\n    def f(self):\n        pass\n        # c1\n    # c2\n# c3\nx = 1\n", {"x": Span(6, 7)}),
     "simple-suite-has-no-footer": ("def f(): pass\n    # odd\ny = 2\n", {"y": Span(2, 3)}),
     "elif-chain-footer": ("if a:\n    import os\nelif b:\n    import sys\n    # footer\n# x\nx = 1\n", {"x": Span(6, 7)}),
     "match-has-its-own-footer": (
-        "match v:\n    case 1:\n        x = 1\n    # footer of the cases\n# y\ny = 2\n", {"y": Span(5, 6)}),
+        "match v:\n    case 1:\n        x = 1\n    # footer of the cases\n# y\ny = 2\n",
+        {"y": Span(5, 6)},
+    ),
     "try-finally-footer": ("try:\n    import os\nfinally:\n    pass\n    # footer\nx = 1\n", {"x": Span(6, 6)}),
     "module-header-is-not-a-leading-comment": ("# header\nx = 1\n", {"x": Span(2, 2)}),
-    "first-statement-of-a-body-keeps-any-indent": (
-        "class A:\n  # two\n        # eight\n    x = 1\n", {"A.x": Span(2, 4)}),
+    "first-statement-of-a-body-keeps-any-indent": ("class A:\n  # two\n        # eight\n    x = 1\n", {"A.x": Span(2, 4)}),
     "decorated-with-comment": ("x = 0\n# about f\n@dec\n# between\n@dec2\ndef f():\n    pass\n", {"f": Span(2, 7)}),
     "semicolons": ("x = 1; Y = 2\n", {"x": Span(1, 1), "Y": Span(1, 1)}),
     "tabs": ("def f():\n\tx = 1\n\t# footer\n# g\ndef g():\n\tpass\n", {"g": Span(4, 6)}),
@@ -260,7 +274,7 @@ def test_line_reader_owns_comments_like_libcst(source, spans):
 
 
 def test_banners_and_signatures_from_the_line_reader():
-    source = textwrap.dedent('''\
+    source = textwrap.dedent("""\
         def main(
             config: "Config",  # the run's settings
             seed: int = 0,
@@ -279,7 +293,7 @@ def test_banners_and_signatures_from_the_line_reader():
         class Trainer(Base,
                       Mixin, metaclass=Meta):
             pass
-        ''')
+        """)
     lines_model, cst_model = _both_readers(source)
     assert [(b.title, b.span) for b in lines_model.banners] == [("Load model", Span(6, 11)), ("Train", Span(12, 15))]
     assert lines_model.symbol("main").signature == 'def main(config: "Config", seed: int = 0, ) -> dict'
@@ -288,12 +302,16 @@ def test_banners_and_signatures_from_the_line_reader():
     assert "# the run's settings" in cst_model.symbol("main").signature  # libcst keeps comments; the line reader drops them
 
 
-@pytest.mark.parametrize("source", [
-    "x = 1\n\x0c\ny = 2\n",  # a form feed resets indentation in the tokenizer
-    "x = 1\n\\\ny = 2\n",  # a lone line continuation between statements
-    "x = 1 \\\n  # joined to x's line\ny = 2\n",  # the comment ends x's logical line; it does not lead y
-    "class A: \\\n    # joined to the header\n    y = 2\n",
-], ids=["form-feed", "line-continuation", "join-into-comment", "header-join-into-comment"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\n\x0c\ny = 2\n",  # a form feed resets indentation in the tokenizer
+        "x = 1\n\\\ny = 2\n",  # a lone line continuation between statements
+        "x = 1 \\\n  # joined to x's line\ny = 2\n",  # the comment ends x's logical line; it does not lead y
+        "class A: \\\n    # joined to the header\n    y = 2\n",
+    ],
+    ids=["form-feed", "line-continuation", "join-into-comment", "header-join-into-comment"],
+)
 def test_lines_the_reader_cannot_decide_go_to_libcst(source, monkeypatch):
     from annotator_docs.extract import python
 

@@ -7,7 +7,6 @@ prove safety.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -83,7 +82,9 @@ def hostile_site(tmp_path_factory) -> Path:
     (project / ".git/config").write_text("[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n")
     sidecar = project / SIDE
     notes = "".join(f"  - id: hostile-{name}\n    body: {json.dumps(body)}\n" for name, body in PAYLOADS.items())
-    text = sidecar.read_text().replace('title: "Toy GRPO trainer"', 'title: "<img src=x onerror=alert(1)>Trainer</title><script>alert(2)</script>"')
+    text = sidecar.read_text().replace(
+        'title: "Toy GRPO trainer"', 'title: "<img src=x onerror=alert(1)>Trainer</title><script>alert(2)</script>"'
+    )
     sidecar.write_text(text + notes)
     (project / "mkdocs.yml").write_text(MKDOCS_YML)
     (project / "docs").mkdir()
@@ -134,7 +135,7 @@ def test_links_keep_safe_urls_only(hostile_page):
 
 def test_mermaid_source_is_text_and_rendered_strictly(hostile_page):
     note = subtree(hostile_page, "note-hostile-mermaid-payload")
-    (diagram,) = [d for d in elements(note, "pre") if d.get("class") == "ann-mermaid"]
+    (_diagram,) = [d for d in elements(note, "pre") if d.get("class") == "ann-mermaid"]
     assert elements(note, "img") == [] and elements(note, "script") == []
     assert "&lt;img src=x onerror=alert(1)&gt;" in note  # the diagram's source is text, escaped
 
@@ -156,13 +157,17 @@ def load(data: bytes):
 
 def test_yaml_alias_bomb_is_refused():
     bomb = b"source: a.py\n" + b"".join(
-        f"l{i}: &l{i} [{', '.join([f'*l{i-1}'] * 9) if i else 'x'}]\n".encode() for i in range(10))
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else 'x'}]\n".encode() for i in range(10)
+    )
     result = load(bomb)
     assert result.sidecar is None and result.findings[0].code == "S005"
 
 
 def test_deeply_nested_yaml_is_refused():
-    assert load(b"source: a.py\nnotes:\n" + b"  - " * 1 + b"{a: " * 200 + b"1" + b"}" * 200 + b"\n").findings[0].code in ("S004", "S007")
+    assert load(b"source: a.py\nnotes:\n" + b"  - " * 1 + b"{a: " * 200 + b"1" + b"}" * 200 + b"\n").findings[0].code in (
+        "S004",
+        "S007",
+    )
 
 
 def test_fifty_megabyte_sidecar_is_refused_without_reading(project_dir, run, monkeypatch):
@@ -180,12 +185,16 @@ def test_fifty_megabyte_sidecar_is_refused_without_reading(project_dir, run, mon
     assert code == 1 and "annotations/trainer/rewards.py.yaml:1:1: S002 sidecar is 52428800 bytes" in out
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"source: '\xff\xfe'\n", "S003"),
-    (b"source: a.py\x00\n", "S003"),
-    (b"source: a.py\nsource: b.py\n", "S009"),
-    (b"source: a.py\nnotes:\n  - body: x\n    body: y\n", "S009"),
-], ids=["non-utf8", "nul", "duplicate-top", "duplicate-in-note"])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"source: '\xff\xfe'\n", "S003"),
+        (b"source: a.py\x00\n", "S003"),
+        (b"source: a.py\nsource: b.py\n", "S009"),
+        (b"source: a.py\nnotes:\n  - body: x\n    body: y\n", "S009"),
+    ],
+    ids=["non-utf8", "nul", "duplicate-top", "duplicate-in-note"],
+)
 def test_bytes_and_duplicates_are_clear_errors(data, code):
     assert load(data).findings[0].code == code
 

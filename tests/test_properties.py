@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import sys
 from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from annotator_docs.analysis import analyse_file
 from annotator_docs.anchors import resolve_note
@@ -21,12 +21,43 @@ from annotator_docs.sidecar import load_sidecar
 
 from .html_tools import code_lines, dangers
 
-_LINE_PARTS = st.sampled_from([
-    "def f(x):", "    return x", "class C:", "    a: int = 1", "    def m(self):", "        pass", "# comment",
-    "    ##########", "    # Load model", '"""doc', 'string"""', "x = '''a", "b'''", "if __name__ == '__main__':",
-    "    main()", "", "    ", "\t", "@decorator", "async def g():", "import os", "from . import y", "z = [", "  1,", "]",
-    "café = 'ü'", "x = 1  # trailing", "    if x:", "lambda: (yield)", "\x0c", "a = b = c", "(", "def broken(:",
-])
+_LINE_PARTS = st.sampled_from(
+    [
+        "def f(x):",
+        "    return x",
+        "class C:",
+        "    a: int = 1",
+        "    def m(self):",
+        "        pass",
+        "# comment",
+        "    ##########",
+        "    # Load model",
+        '"""doc',
+        'string"""',
+        "x = '''a",
+        "b'''",
+        "if __name__ == '__main__':",
+        "    main()",
+        "",
+        "    ",
+        "\t",
+        "@decorator",
+        "async def g():",
+        "import os",
+        "from . import y",
+        "z = [",
+        "  1,",
+        "]",
+        "café = 'ü'",
+        "x = 1  # trailing",
+        "    if x:",
+        "lambda: (yield)",
+        "\x0c",
+        "a = b = c",
+        "(",
+        "def broken(:",
+    ]
+)
 SOURCES = st.lists(_LINE_PARTS, max_size=40).map(lambda lines: "\n".join(lines))
 NEWLINES = st.sampled_from(["\n", "\r\n", "\r"])
 FILE = LockedFile("local", "pkg/m.py", "pkg/m.py", None)
@@ -55,23 +86,65 @@ def test_every_generated_line_appears_once_in_order(source, newline, final_newli
 
 
 @settings(max_examples=150, deadline=None)
-@given(SOURCES, st.one_of(st.none(), st.sampled_from(["f", "C", "C.m", "C.a", "g", "x", "__main__", "f.x"])),
-       st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.integers(1, 50)),
-       st.one_of(st.none(), st.sampled_from(["Load model", "nope"])))
+@given(
+    SOURCES,
+    st.one_of(st.none(), st.sampled_from(["f", "C", "C.m", "C.a", "g", "x", "__main__", "f.x"])),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.one_of(st.none(), st.integers(1, 50)),
+    st.one_of(st.none(), st.sampled_from(["Load model", "nope"])),
+)
 def test_resolution_never_crashes(source, symbol, quote, lines, section):
     model = extract("pkg/m.py", source.encode())
-    note = Note(index=0, sidecar_line=1, symbol=symbol, quote=quote or None, quote_length=lines if quote else None,
-                section=section, body="x")
+    note = Note(
+        index=0,
+        sidecar_line=1,
+        symbol=symbol,
+        quote=quote or None,
+        quote_length=lines if quote else None,
+        section=section,
+        body="x",
+    )
     resolved = resolve_note(note, "n", "s.yaml", model)
     if resolved.span is not None:
         assert 1 <= resolved.span.start <= resolved.span.end <= max(1, model.line_count)
 
 
-_HOSTILE_BITS = st.sampled_from([
-    "<script>", "</script>", "<img src=x onerror=alert(1)>", "javascript:", "[a](", ")", "{: onclick=x }", "<svg onload=x>",
-    "$", "$$", "```", "mermaid", "\n", "<div id=__config>", "&#x6a;avascript:", '"', "'", "<a href=", ">", "!!! note",
-    "    ", "--8<--", "<style>", "<iframe>", "data:text/html,", "<", "&", "|a|b|\n|-|-|\n", "**", "\\", "<math>", "`",
-])
+_HOSTILE_BITS = st.sampled_from(
+    [
+        "<script>",
+        "</script>",
+        "<img src=x onerror=alert(1)>",
+        "javascript:",
+        "[a](",
+        ")",
+        "{: onclick=x }",
+        "<svg onload=x>",
+        "$",
+        "$$",
+        "```",
+        "mermaid",
+        "\n",
+        "<div id=__config>",
+        "&#x6a;avascript:",
+        '"',
+        "'",
+        "<a href=",
+        ">",
+        "!!! note",
+        "    ",
+        "--8<--",
+        "<style>",
+        "<iframe>",
+        "data:text/html,",
+        "<",
+        "&",
+        "|a|b|\n|-|-|\n",
+        "**",
+        "\\",
+        "<math>",
+        "`",
+    ]
+)
 NOTE_TEXT = st.lists(st.one_of(_HOSTILE_BITS, st.text(max_size=8)), max_size=30).map("".join)
 
 
@@ -82,8 +155,42 @@ def test_any_note_text_renders_to_sanitized_html(text):
 
 
 # -- rendering is bounded: work grows at most linearly with the size of adversarial text ------------
-_UNITS = st.sampled_from(["[", "]", "[a](", "![", "*", "_", "**a", "_a", "`", "<", "<a ", "&", "\\", "$", "> ", "- ", "1. ",
-                          "    - ", "~", "~~", "|", "[a]", "(", "{", "#", "\n", " ", "a", "[x]: y\n", "<!--", "*a*", "```"])
+_UNITS = st.sampled_from(
+    [
+        "[",
+        "]",
+        "[a](",
+        "![",
+        "*",
+        "_",
+        "**a",
+        "_a",
+        "`",
+        "<",
+        "<a ",
+        "&",
+        "\\",
+        "$",
+        "> ",
+        "- ",
+        "1. ",
+        "    - ",
+        "~",
+        "~~",
+        "|",
+        "[a]",
+        "(",
+        "{",
+        "#",
+        "\n",
+        " ",
+        "a",
+        "[x]: y\n",
+        "<!--",
+        "*a*",
+        "```",
+    ]
+)
 
 
 def _calls(text: str) -> int:
@@ -104,7 +211,7 @@ def _calls(text: str) -> int:
     return calls
 
 
-@settings(max_examples=int(__import__('os').environ.get("ANNOTATOR_RENDER_EXAMPLES", 15)), deadline=None)
+@settings(max_examples=int(__import__("os").environ.get("ANNOTATOR_RENDER_EXAMPLES", 15)), deadline=None)
 @given(st.lists(_UNITS, min_size=1, max_size=4), st.integers(1_000, MAX_NOTE_CHARS // 8))
 def test_rendering_work_grows_at_most_linearly(units, size):
     unit = "".join(units)
@@ -129,12 +236,40 @@ def test_sidecar_loader_never_raises(data):
 
 
 # -- the extractor's line reader agrees with libcst on generated, valid programs -------------------
-_SIMPLE = st.sampled_from(["x = 1", "NAME: int = 2", "A, B = 1, 2", "pass", "print(1); Z = 3", "s = '''a\n# no\n'''",
-                           "call(\n    1,\n)", "import os", "return 1"])
-_HEADERS = st.sampled_from(["def f{n}(a,\n        b=1):", "async def g{n}():", "class C{n}(Base):", "if x:", "for i in y:",
-                            "while x:", "with m:", "@dec\ndef h{n}():", "try:", "match v:", "if y: pass\nelse:"])
-_TRIVIA = st.lists(st.sampled_from(["", "  ", "# c", "  # c", "    # c", "        # c", "\t# c", "##########",
-                                    "# Title", "    ##########", "    # Step"]), max_size=3)
+_SIMPLE = st.sampled_from(
+    [
+        "x = 1",
+        "NAME: int = 2",
+        "A, B = 1, 2",
+        "pass",
+        "print(1); Z = 3",
+        "s = '''a\n# no\n'''",
+        "call(\n    1,\n)",
+        "import os",
+        "return 1",
+    ]
+)
+_HEADERS = st.sampled_from(
+    [
+        "def f{n}(a,\n        b=1):",
+        "async def g{n}():",
+        "class C{n}(Base):",
+        "if x:",
+        "for i in y:",
+        "while x:",
+        "with m:",
+        "@dec\ndef h{n}():",
+        "try:",
+        "match v:",
+        "if y: pass\nelse:",
+    ]
+)
+_TRIVIA = st.lists(
+    st.sampled_from(
+        ["", "  ", "# c", "  # c", "    # c", "        # c", "\t# c", "##########", "# Title", "    ##########", "    # Step"]
+    ),
+    max_size=3,
+)
 
 
 @st.composite
@@ -147,8 +282,15 @@ def _block(draw, depth: int = 0, count: int = 0) -> list[str]:
             header = draw(_HEADERS).format(n=f"{depth}{index}{count}")
             lines += header.split("\n")
             if header == "match v:":  # a match holds case clauses, each with a block
-                lines += _indent(["case 1:", *_indent(draw(_block(depth + 1, index))), *draw(_TRIVIA),
-                                  "case _:", *_indent(draw(_block(depth + 1, index)))])
+                lines += _indent(
+                    [
+                        "case 1:",
+                        *_indent(draw(_block(depth + 1, index))),
+                        *draw(_TRIVIA),
+                        "case _:",
+                        *_indent(draw(_block(depth + 1, index))),
+                    ]
+                )
             else:
                 lines += _indent(draw(_block(depth + 1, index)))
             if header == "try:":
@@ -182,6 +324,10 @@ def test_line_reader_agrees_with_libcst(lines):
     fast = extract_python("m.py", decoded, reader="lines")
 
     def comparable(model):
-        return ([(s.qualname, s.kind, s.span, "".join(s.signature.split())) for s in model.symbols], model.banners, model.findings)
+        return (
+            [(s.qualname, s.kind, s.span, "".join(s.signature.split())) for s in model.symbols],
+            model.banners,
+            model.findings,
+        )
 
     assert comparable(fast) == comparable(reference), source

@@ -13,8 +13,13 @@ from .html_tools import dangers
 
 
 def mkdocs_build(site_dir, *flags):
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site_dir), *flags], cwd=REPO,
-                          capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site_dir), *flags],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_the_site_builds(tmp_path):
@@ -38,7 +43,7 @@ def test_dashboard_and_status_json_agree(real_build, run):
 def test_zero3_figures_match_a_count_by_hand(run):
     # Counted by hand in recipes/accelerate_configs/zero3.yaml at 1416fa0: 22 lines, 16 top-level keys
     # plus 6 under deepspeed_config = 22 keys, one per line.
-    code, out, _ = run("--root", REPO, "status", "--json")
+    _code, out, _ = run("--root", REPO, "status", "--json")
     zero3 = next(f for f in json.loads(out)["files"] if f["path"] == "recipes/accelerate_configs/zero3.yaml")
     assert (zero3["lines"], zero3["symbols"]) == (22, 22)
     # Every key has a note and every line is inside one: 22 of 22 both ways.

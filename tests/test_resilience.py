@@ -12,10 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from .conftest import FIXTURE_PROJECT, write_site
-
 
 
 def make_site_project(root: Path) -> Path:
@@ -29,8 +26,13 @@ def test_two_clean_builds_are_byte_identical(tmp_path):
     sites = []
     for name in ("one", "two"):
         shutil.rmtree(project / ".annotator-cache", ignore_errors=True)
-        result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(tmp_path / name)], cwd=project,
-                                capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(tmp_path / name)],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+        )
         assert result.returncode == 0, result.stderr
         sites.append(tmp_path / name)
     comparison = filecmp.dircmp(*sites)
@@ -75,8 +77,12 @@ def wait_for(condition, timeout: float = 30.0) -> bool:
 def test_serve_survives_an_invalid_sidecar_and_recovers(tmp_path):
     project = make_site_project(tmp_path)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
-                              cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     page = f"http://127.0.0.1:{port}/files/trainer/train_grpo.py/"
     sidecar = project / "annotations/trainer/train_grpo.py.yaml"
     good = sidecar.read_text()

@@ -31,7 +31,13 @@ def test_a_good_sidecar_loads():
         (b'source: "a.py"\nnotes: [\n', "S004", 3, 1, "YAML syntax error"),
         (b'source: &s "a.py"\ntitle: *s\n', "S005", 1, 9, "anchors and aliases are not allowed"),
         (b'source: "a.py"\nsource: "b.py"\n', "S009", 2, 1, "duplicate key `source` (first at line 1)"),
-        (b'source: "a.py"\nnotes:\n  - symbol: main\n    body: no\n', "S010", 4, 11, ".notes[0].body: expected string, found boolean"),
+        (
+            b'source: "a.py"\nnotes:\n  - symbol: main\n    body: no\n',
+            "S010",
+            4,
+            11,
+            ".notes[0].body: expected string, found boolean",
+        ),
         (b'source: "a.py"\ntitel: "x"\n', "S010", 2, 1, "the document: unknown key `titel`"),
         (b'source: "../etc/passwd"\n', "S010", 1, 9, "relative upstream path"),
         (b'source: "a.py"\npriority: urgent\n', "S010", 2, 11, ".priority: `urgent` is not one of critical, high, normal"),
@@ -40,8 +46,20 @@ def test_a_good_sidecar_loads():
         (b"source: 'caf\xe9'\n", "S003", 1, 13, "not valid UTF-8"),
         (b'source: "a.py"\x00\n', "S003", 1, 1, "NUL byte"),
     ],
-    ids=["empty", "syntax", "alias", "duplicate", "yaml11-no", "unknown-key", "dotdot-source", "enum", "empty-note",
-         "complex-key", "latin1", "nul"],
+    ids=[
+        "empty",
+        "syntax",
+        "alias",
+        "duplicate",
+        "yaml11-no",
+        "unknown-key",
+        "dotdot-source",
+        "enum",
+        "empty-note",
+        "complex-key",
+        "latin1",
+        "nul",
+    ],
 )
 def test_loader_errors_name_position_and_problem(data, code, line, column, message):
     finding = only_finding(data)
@@ -79,8 +97,11 @@ def test_bom_and_crlf_are_accepted():
     assert result.findings == () and result.sidecar.notes[0].body == "hello"
 
 
-@pytest.mark.parametrize("data", [b"source: !!python/object:os.system a.py\n", b"source: a.py\nx: !!binary aGk=\n",
-                                  b"source: a.py\n=: x\n"], ids=["python-tag", "binary", "value-key"])
+@pytest.mark.parametrize(
+    "data",
+    [b"source: !!python/object:os.system a.py\n", b"source: a.py\nx: !!binary aGk=\n", b"source: a.py\n=: x\n"],
+    ids=["python-tag", "binary", "value-key"],
+)
 def test_explicit_tags_are_refused(data):
     finding = only_finding(data)
     assert finding.code in ("S012", "S010") and finding.line >= 1
@@ -91,8 +112,9 @@ def test_yaml_only_line_breaks_keep_positions_aligned():
     assert result.findings[0].line == 3
 
 
-@pytest.mark.parametrize("value, message", [("2026-12-01", "is read as a date"), ("1:30", "is read as a base-60 number")],
-                         ids=["date", "sexagesimal"])
+@pytest.mark.parametrize(
+    "value, message", [("2026-12-01", "is read as a date"), ("1:30", "is read as a base-60 number")], ids=["date", "sexagesimal"]
+)
 def test_yaml_11_dates_and_base_60_numbers_are_refused_where_they_stand(value, message):
     data = f'source: "a.py"\nnotes:\n  - quote: "x"\n    lines: {value}\n    body: "y"\n'.encode()
     finding = only_finding(data)
@@ -110,8 +132,9 @@ def test_a_schema_error_quotes_only_a_short_excerpt_of_a_huge_value():
 def test_anchor_fields_and_source_refuse_control_characters(field):
     value = json.dumps("a\x1b[31mb\x07")
     extra = "quote: q\n    " if field == "end_quote" else ""
-    data = (f'source: {value}\n' if field == "source" else
-            f'source: "a.py"\nnotes:\n  - {extra}{field}: {value}\n    body: "x"\n').encode()
+    data = (
+        f"source: {value}\n" if field == "source" else f'source: "a.py"\nnotes:\n  - {extra}{field}: {value}\n    body: "x"\n'
+    ).encode()
     finding = only_finding(data)
     assert finding.code == "S010" and ("control characters" in finding.message or ".source" in finding.message)
     assert "\x1b" not in finding.format()

@@ -46,8 +46,13 @@ def fixture_build(tmp_path_factory):
 
 def mkdocs(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
     write_site(project_dir)
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", *args], cwd=project_dir, capture_output=True, text=True,
-                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", *args],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +105,7 @@ def test_the_header_is_compact_and_the_file_sections_sit_beside_the_opening_line
     page = fixture_build[1].pages[GRPO].inline()
     header = page[: page.index('<div class="ann-rows"')]
     assert "Role in the pipeline" not in header and "Key takeaways" not in header  # nothing pushes the code down
-    first_row = page[page.index('<div class="ann-row'): page.index('data-ann-first="10"')]
+    first_row = page[page.index('<div class="ann-row') : page.index('data-ann-first="10"')]
     assert "Role in the pipeline" in first_row and "Key ideas" in first_row and "Data flow" in first_row
     assert page.index("Key takeaways") > page.index('data-ann-last="50"')  # the takeaways close the page
     assert 'class="ann-pill ann-status-complete">complete<' in header
@@ -118,7 +123,7 @@ def test_readers_see_no_anchor_chrome_and_annotators_do(fixture_build):
 def test_titles_render_inline_markdown(project_dir):
     edit(project_dir / SIDE, '  - symbol: "logger"\n', '  - symbol: "logger"\n    title: "The `logger` and *why*"\n')
     page = build(project_dir).pages[GRPO].inline()
-    (title,) = [e for e in elements(page, "h3") if "ann-note-title" in e.get("class", "")]
+    (_title,) = [e for e in elements(page, "h3") if "ann-note-title" in e.get("class", "")]
     assert "The <code>logger</code> and <em>why</em>" in page and "`logger`" not in page.split("ann-note-title")[1][:80]
 
 
@@ -157,7 +162,8 @@ def test_generate_writes_pages_and_assets_only_when_changed(project_dir, tmp_pat
     assert code == 0 and (out / GRPO).is_file() and (out / "assets/annotator/annotator.css").is_file()
     assert (out / "progress.json").is_file() and " 0 unchanged" in err
     code, _, err = run("--root", project_dir, "generate", "--out", out)
-    assert code == 0 and err.splitlines()[-1].startswith("0 file(s) written, 9 unchanged")
+    # 5 pages, the dashboard, progress.json, 5 annotated sources and 2 assets
+    assert code == 0 and err.splitlines()[-1].startswith("0 file(s) written, 14 unchanged")
 
 
 def test_generate_never_touches_a_file_it_did_not_write(project_dir, tmp_path, run):
@@ -167,7 +173,7 @@ def test_generate_never_touches_a_file_it_did_not_write(project_dir, tmp_path, r
     mine.write_text("# mine\n")
     edit(project_dir / "source_snapshot/snapshot.lock", '[[files]]\npath = "trainer/async_exec.py"\ngroup = "Execution"\n', "")
     code, _, err = run("--root", project_dir, "generate", "--out", out)
-    assert code == 0 and "1 removed" in err
+    assert code == 0 and "2 removed" in err  # the page and the annotated source of the file dropped from the lock
     assert mine.read_text() == "# mine\n" and not (out / "files/trainer/async_exec.py.md").exists()
     clash = tmp_path / "clash"
     (clash / "files/trainer").mkdir(parents=True)
@@ -189,8 +195,11 @@ def test_failed_strict_generate_writes_nothing(project_dir, tmp_path, run):
     out = tmp_path / "out"
     run("--root", project_dir, "generate", "--out", out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    edit(project_dir / SIDE, '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
-         '  - symbol: "loger"\n')  # a new note with a typo
+    edit(
+        project_dir / SIDE,
+        '  - symbol: "logger"\n    line: 10\n    fingerprint: "0dc8128bee435d5e:2e11c48d9703d512"\n',
+        '  - symbol: "loger"\n',
+    )  # a new note with a typo
     code, stdout, err = run("--root", project_dir, "generate", "--out", out, "--strict")
     assert code == 1 and "A001 symbol `loger` not found" in stdout and "nothing written" in err
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
@@ -223,7 +232,10 @@ def test_mkdocs_strict_build_fails_with_the_sidecar_position(project_dir):
     edit(project_dir / SIDE, "priority: critical", "priority: urgent")
     result = mkdocs(project_dir, "--strict")
     assert result.returncode != 0
-    assert "annotations/trainer/train_grpo.py.yaml:4:11: S010 .priority: `urgent` is not one of critical, high, normal" in result.stderr
+    assert (
+        "annotations/trainer/train_grpo.py.yaml:4:11: S010 .priority: `urgent` is not one of critical, high, normal"
+        in result.stderr
+    )
 
 
 def test_mkdocs_non_strict_build_shows_the_error_on_the_page(project_dir):
@@ -231,7 +243,7 @@ def test_mkdocs_non_strict_build_shows_the_error_on_the_page(project_dir):
     result = mkdocs(project_dir)
     assert result.returncode == 0
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
-    (banner,) = [e for e in elements(page, "div") if e.get("class") == "ann-error"]
+    (_banner,) = [e for e in elements(page, "div") if e.get("class") == "ann-error"]
     assert "This page has a problem." in page and "`urgent` is not one of critical, high, normal" in page
 
 
@@ -287,8 +299,13 @@ def test_search_indexes_the_code_when_asked(project_dir):
     assert word in (project_dir / "src/trainer/train_grpo.py").read_text() and word not in (project_dir / SIDE).read_text()
     write_site(project_dir)
     edit(project_dir / "mkdocs.yml", "      history: false\n", "      history: false\n      search_code: true\n")
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project_dir, capture_output=True,
-                            text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     assert word in " ".join(doc["text"] for doc in _indexed(project_dir / "site", "files/trainer/train_grpo.py/"))
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()

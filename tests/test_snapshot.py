@@ -25,8 +25,13 @@ def sha(data: bytes) -> str:
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
@@ -158,13 +163,16 @@ def test_missing_git_is_one_line(run, site_root, upstream, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     code, _, err = run("--root", site_root, "snapshot", "pull", "--from-git", upstream[0])
     assert code == 2
-    assert err.splitlines()[-1] == "annotator: error: P002 git is not installed (hint: install git, or use --from-dir or the default download)"
+    assert (
+        err.splitlines()[-1]
+        == "annotator: error: P002 git is not installed (hint: install git, or use --from-dir or the default download)"
+    )
 
 
 def test_pull_from_archive_url(run, site_root, tmp_path):
     archive = tmp_path / "a.tar.gz"
     archive.write_bytes(github_archive(FILES))
-    code, out, err = run("--root", site_root, "snapshot", "pull", "--archive-url", archive.as_uri())
+    code, _out, err = run("--root", site_root, "snapshot", "pull", "--archive-url", archive.as_uri())
     assert code == 0, err
     assert not verify(site_root)
 
@@ -196,7 +204,7 @@ def test_locked_path_that_is_a_link_in_the_archive_is_refused(run, site_root, tm
 
 
 class _NotFound(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(404)
         self.end_headers()
 
@@ -213,8 +221,9 @@ def test_http_404_is_one_line(run, site_root):
     finally:
         server.shutdown()
     assert code == 2 and "Traceback" not in err
-    assert err.splitlines()[-1] == (f"annotator: error: P001 download failed: HTTP 404 for {url} "
-                                    "(hint: check repository and commit in the lock)")
+    assert err.splitlines()[-1] == (
+        f"annotator: error: P001 download failed: HTTP 404 for {url} (hint: check repository and commit in the lock)"
+    )
 
 
 def test_network_failure_is_retried_then_one_line(run, site_root, monkeypatch):
@@ -226,7 +235,9 @@ def test_network_failure_is_retried_then_one_line(run, site_root, monkeypatch):
         port = probe.getsockname()[1]
     code, _, err = run("--root", site_root, "snapshot", "pull", "--archive-url", f"http://127.0.0.1:{port}/a.tar.gz")
     assert code == 2 and "Traceback" not in err
-    assert err.splitlines()[-1].startswith(f"annotator: error: P001 download failed after {snapshot.ATTEMPTS} attempts: network error")
+    assert err.splitlines()[-1].startswith(
+        f"annotator: error: P001 download failed after {snapshot.ATTEMPTS} attempts: network error"
+    )
     assert "--from-git NAME=DIR" in err.splitlines()[-1]
 
 
@@ -238,8 +249,10 @@ def test_plain_http_to_another_host_is_refused():
 @pytest.mark.parametrize(
     "lock_text, message",
     [
-        ('version = 1\n[upstream]\nrepository = "a/b"\ncommit = "abc"\n[[files]]\npath = "x"\nsha256 = "' + "0" * 64 + '"\n',
-         "full 40-character hex SHA"),
+        (
+            'version = 1\n[upstream]\nrepository = "a/b"\ncommit = "abc"\n[[files]]\npath = "x"\nsha256 = "' + "0" * 64 + '"\n',
+            "full 40-character hex SHA",
+        ),
         ('version = 1\n[local]\npath = "../outside"\n[[files]]\npath = "x.py"\n', "has an empty, `.` or `..` component"),
         ('version = 1\n[local]\npath = "src"\n[[files]]\npath = "/etc/passwd"\n', "is absolute"),
         ('version = 1\n[local]\npath = "src"\n[[files]]\npath = "a/../../b.py"\n', "`..` component"),
@@ -271,8 +284,10 @@ def test_symlink_escaping_the_source_tree_is_reported(run, tmp_path):
 def two_upstreams(tmp_path: Path):
     """Two tiny repositories, `app` and `lib`, and a project locking a file of each (version 2)."""
     repos = {}
-    for name, files in {"app": {"src/app/main.py": b"from lib import run\n\nrun()\n"},
-                        "lib": {"lib/__init__.py": b"def run():\n    return 1\n"}}.items():
+    for name, files in {
+        "app": {"src/app/main.py": b"from lib import run\n\nrun()\n"},
+        "lib": {"lib/__init__.py": b"def run():\n    return 1\n"},
+    }.items():
         repo = tmp_path / name
         for path, data in files.items():
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
@@ -295,21 +310,25 @@ def two_upstreams(tmp_path: Path):
 
 def test_every_source_is_pulled_into_its_own_folder(run, two_upstreams):
     root, repos = two_upstreams
-    code, out, err = run("--root", root, "snapshot", "pull", "--from-git", f"app={repos['app'][0]}",
-                         "--from-git", f"lib={repos['lib'][0]}")
+    code, out, err = run(
+        "--root", root, "snapshot", "pull", "--from-git", f"app={repos['app'][0]}", "--from-git", f"lib={repos['lib'][0]}"
+    )
     assert code == 0, err
     assert (root / "source_snapshot/app/src/app/main.py").read_bytes() == repos["app"][2]["src/app/main.py"]
     assert (root / "source_snapshot/lib/lib/__init__.py").is_file()
-    assert out.splitlines() == [f"pulled 1 files of app at example/app@{repos['app'][1][:12]} into source_snapshot/app",
-                                f"pulled 1 files of lib at example/lib@{repos['lib'][1][:12]} into source_snapshot/lib"]
+    assert out.splitlines() == [
+        f"pulled 1 files of app at example/app@{repos['app'][1][:12]} into source_snapshot/app",
+        f"pulled 1 files of lib at example/lib@{repos['lib'][1][:12]} into source_snapshot/lib",
+    ]
     assert run("--root", root, "snapshot", "verify")[0] == 0
 
 
 def test_a_bad_second_source_leaves_the_first_unpulled_too(run, two_upstreams):
     root, repos = two_upstreams
     (repos["lib"][0] / "lib/__init__.py").write_bytes(b"def run():\n    return 2\n")
-    code, _, err = run("--root", root, "snapshot", "pull", "--from-git", f"app={repos['app'][0]}",
-                       "--from-dir", f"lib={repos['lib'][0]}")
+    code, _, err = run(
+        "--root", root, "snapshot", "pull", "--from-git", f"app={repos['app'][0]}", "--from-dir", f"lib={repos['lib'][0]}"
+    )
     assert code == 2 and "P003 lib: `lib/__init__.py` sha256 mismatch" in err
     assert not (root / "source_snapshot/app").exists()  # nothing swapped in before every source checked
 
@@ -340,8 +359,19 @@ def test_lock_add_computes_the_hash_from_a_mirror(run, two_upstreams):
 
 def test_lock_add_source_resolves_a_tag_and_upgrades_a_version_1_lock(run, site_root, upstream, two_upstreams):
     _, repos = two_upstreams
-    code, out, err = run("--root", site_root, "lock", "add-source", "lib", "--repository", "example/lib", "--commit", "v1.0",
-                         "--from-git", repos["lib"][0])
+    code, _out, err = run(
+        "--root",
+        site_root,
+        "lock",
+        "add-source",
+        "lib",
+        "--repository",
+        "example/lib",
+        "--commit",
+        "v1.0",
+        "--from-git",
+        repos["lib"][0],
+    )
     assert code == 0, err
     lock = load_lock(site_root / "source_snapshot/snapshot.lock")
     assert lock.version == 2 and [s.name for s in lock.sources] == ["upstream", "lib"]
@@ -349,15 +379,27 @@ def test_lock_add_source_resolves_a_tag_and_upgrades_a_version_1_lock(run, site_
     assert lock.file("src/pkg/train.py") is not None  # the first source keeps its keys, pages and sidecars
 
 
-@pytest.mark.parametrize("text, message", [
-    ('version = 2\n[[sources]]\nname = "A"\nlocal = "src"\n', "`name` must be lowercase"),
-    ('version = 2\n[[sources]]\nname = "a"\nlocal = "src"\n[[sources.files]]\npath = "x.py"\n'
-     '[[sources]]\nname = "a"\nlocal = "lib"\n', "two sources are named `a`"),
-    ('version = 2\n[[sources]]\nname = "a"\nlocal = "src"\n[[sources.files]]\npath = "b/x.py"\n'
-     '[[sources]]\nname = "b"\nlocal = "lib"\n[[sources.files]]\npath = "x.py"\n', "`b/x.py` is named by sources `a` and `b`"),
-    ('version = 3\n', "is not a lock version this annotator reads"),
-    ('version = 2\n[[sources]]\nname = "a"\nrepository = "x/y"\ncommit = "' + "a" * 40 + '"\nmirror = "z"\n', "unknown key `mirror`"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('version = 2\n[[sources]]\nname = "A"\nlocal = "src"\n', "`name` must be lowercase"),
+        (
+            'version = 2\n[[sources]]\nname = "a"\nlocal = "src"\n[[sources.files]]\npath = "x.py"\n'
+            '[[sources]]\nname = "a"\nlocal = "lib"\n',
+            "two sources are named `a`",
+        ),
+        (
+            'version = 2\n[[sources]]\nname = "a"\nlocal = "src"\n[[sources.files]]\npath = "b/x.py"\n'
+            '[[sources]]\nname = "b"\nlocal = "lib"\n[[sources.files]]\npath = "x.py"\n',
+            "`b/x.py` is named by sources `a` and `b`",
+        ),
+        ("version = 3\n", "is not a lock version this annotator reads"),
+        (
+            'version = 2\n[[sources]]\nname = "a"\nrepository = "x/y"\ncommit = "' + "a" * 40 + '"\nmirror = "z"\n',
+            "unknown key `mirror`",
+        ),
+    ],
+)
 def test_bad_version_2_locks_are_refused_with_a_message(run, tmp_path, text, message):
     lock = tmp_path / "source_snapshot" / "snapshot.lock"
     lock.parent.mkdir(parents=True)

@@ -27,8 +27,11 @@ def test_there_are_workflows():
 
 
 def test_workflows_validate_against_the_github_schema():
-    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -57,7 +60,13 @@ def test_only_the_deploy_job_can_write_pages():
     assert jobs["deploy"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert "permissions" not in jobs["build"]
     steps = " ".join(str(s) for s in jobs["build"]["steps"])
-    for command in ("annotator snapshot pull", "annotator check --strict", "make test", "mkdocs build --strict", "GITHUB_STEP_SUMMARY"):
+    for command in (
+        "annotator snapshot pull",
+        "annotator check --strict",
+        "make test",
+        "mkdocs build --strict",
+        "GITHUB_STEP_SUMMARY",
+    ):
         assert command in steps
 
 

@@ -12,6 +12,13 @@ from .annotated_source import AnnotatedSource, annotate_file, export_annotated_s
 from .codetour import build_tours, export_codetour, line_pattern, validate
 
 __all__ = [
-    "AnnotatedSource", "annotate_file", "build_tours", "export_annotated_source", "export_codetour", "line_pattern",
-    "reflow", "strip_annotations", "validate",
+    "AnnotatedSource",
+    "annotate_file",
+    "build_tours",
+    "export_annotated_source",
+    "export_codetour",
+    "line_pattern",
+    "reflow",
+    "strip_annotations",
+    "validate",
 ]

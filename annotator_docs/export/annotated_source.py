@@ -32,6 +32,7 @@ import tokenize
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -39,6 +40,10 @@ from ..findings import fail
 from ..layout import page_uri, sidecar_path, url_of
 from ..models import FileAnalysis, Language, Lock, LockedFile, ResolvedNote, Sidecar, SourceModel, State
 from ..paths import safe_join, writable_dir, write_atomic
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..project import Project
 
 MARK = "#|"
 WIDTH = 88
@@ -57,11 +62,19 @@ def exportable(analyses: Iterable[FileAnalysis], allow_orphans: bool) -> list[Fi
     analyses = list(analyses)
     for analysis in analyses:
         if analysis.model is None:
-            fail("C002", f"cannot export {analysis.file.key}: the source is not pulled", path=analysis.file.key,
-                 hint="run `annotator snapshot pull`")
+            fail(
+                "C002",
+                f"cannot export {analysis.file.key}: the source is not pulled",
+                path=analysis.file.key,
+                hint="run `annotator snapshot pull`",
+            )
         if analysis.sidecar is None and analysis.sidecar_exists:
-            fail("C002", f"cannot export {analysis.file.key}: its sidecar does not load, so its notes would be lost",
-                 path=sidecar_path(analysis.file), hint="`annotator check` says why")
+            fail(
+                "C002",
+                f"cannot export {analysis.file.key}: its sidecar does not load, so its notes would be lost",
+                path=sidecar_path(analysis.file),
+                hint="`annotator check` says why",
+            )
     if allow_orphans:
         return analyses
     refused = [(a, [n for n in a.notes if n.state is State.ORPHANED]) for a in analyses]
@@ -72,13 +85,17 @@ def exportable(analyses: Iterable[FileAnalysis], allow_orphans: bool) -> list[Fi
             listed = ", ".join(f"`{n.note_id}` ({n.reason})" if n.reason else f"`{n.note_id}`" for n in orphans)
             parts.append(f"{analysis.file.key} has {len(orphans)} orphaned note(s): {listed}")
         first = refused[0][0]
-        fail("C002", "refusing to export: " + "; ".join(parts), path=sidecar_path(first.file),
-             line=refused[0][1][0].note.sidecar_line,
-             hint="re-anchor them (`annotator check` lists the closest candidates), or export with allow_orphans")
+        fail(
+            "C002",
+            "refusing to export: " + "; ".join(parts),
+            path=sidecar_path(first.file),
+            line=refused[0][1][0].note.sidecar_line,
+            hint="re-anchor them (`annotator check` lists the closest candidates), or export with allow_orphans",
+        )
     return analyses
 
 
-def analyses_of(project, engine=None) -> list[FileAnalysis]:
+def analyses_of(project: Project, engine: Engine | None = None) -> list[FileAnalysis]:
     """Every locked file's resolved analysis: the same code path as the pages (``Engine.analyses``)."""
     from ..engine import Engine
 
@@ -151,7 +168,7 @@ def _parse(lines: list[str], in_item: bool = False, depth: int = 0) -> list[_Blo
             indent, mark = len(fence.group("indent")), fence.group("fence")
             body, i = [], i + 1
             while i < len(lines) and not re.match(rf"^[ ]*{re.escape(mark[0])}{{{len(mark)},}}[ ]*$", lines[i]):
-                body.append(lines[i][min(indent, _indent_of(lines[i])):])
+                body.append(lines[i][min(indent, _indent_of(lines[i])) :])
                 i += 1
             blocks.append(_Block("code", lines=tuple(body), info=fence.group("info").lower()))
             i += 1
@@ -171,16 +188,16 @@ def _parse(lines: list[str], in_item: bool = False, depth: int = 0) -> list[_Blo
             base = len(admonition.group("indent"))
             body, i = [], i + 1
             while i < len(lines) and (not lines[i].strip() or _indent_of(lines[i]) >= base + 4):
-                body.append(lines[i][base + 4:])
+                body.append(lines[i][base + 4 :])
                 i += 1
             kind = admonition.group("kind").capitalize()
             title = admonition.group("title")
             heading = f"{kind}: {title}" if title else f"{kind}:"
             blocks.append(_Block("admonition", text=heading, children=tuple(_parse(body, depth=depth + 1))))
             continue
-        heading = _HEADING.match(line)
-        if heading:
-            blocks.append(_Block("heading", text=heading.group(2)))
+        heading_match = _HEADING.match(line)
+        if heading_match:
+            blocks.append(_Block("heading", text=heading_match.group(2)))
             i += 1
             continue
         if _RULE_LINE.match(line):
@@ -240,7 +257,7 @@ def _parse_list(lines: list[str], i: int, depth: int) -> tuple[_Block, int]:
                 i += 1
                 continue
             if _indent_of(line) > base:
-                body.append(line[min(content, _indent_of(line)):])
+                body.append(line[min(content, _indent_of(line)) :])
                 i += 1
                 continue
             if body[-1].strip() and not _ITEM.match(line) and not _starts_block(line):  # a lazy continuation
@@ -261,18 +278,24 @@ def _parse_list(lines: list[str], i: int, depth: int) -> tuple[_Block, int]:
 
 # inline Markdown --------------------------------------------------------------------------------------
 _SPAN = 1000  # the longest inline construct looked for: bounds every pattern's work to linear in the text
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.{1,%d}?)(?<!`)\1(?!`)" % _SPAN, re.S)
-_MATH_INLINE = re.compile(r"(?<![\\$])\$(?=[^\s$])(.{1,%d}?)(?<=[^\s\\])\$(?!\d)|\\\((.{1,%d}?)\\\)" % (_SPAN, _SPAN), re.S)
-_LINK = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]{0,%d}\]){0,%d})\]\(\s*<?([^)\s>]{0,%d})>?(?:\s+\"[^\"]{0,%d}\")?\s*\)"
-                   % (_SPAN, _SPAN, _SPAN, _SPAN), re.S)
+
+
+def _bounded(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with ``SPAN`` standing for :data:`_SPAN` (the repeat bound of its lazy parts)."""
+    return re.compile(pattern.replace("SPAN", str(_SPAN)), re.S)
+
+
+_CODE_SPAN = _bounded(r"(?<!`)(`+)(?!`)(.{1,SPAN}?)(?<!`)\1(?!`)")
+_MATH_INLINE = _bounded(r"(?<![\\$])\$(?=[^\s$])(.{1,SPAN}?)(?<=[^\s\\])\$(?!\d)|\\\((.{1,SPAN}?)\\\)")
+_LINK = _bounded(r"(!?)\[((?:[^\[\]]|\[[^\[\]]{0,SPAN}\]){0,SPAN})\]\(\s*<?([^)\s>]{0,SPAN})>?(?:\s+\"[^\"]{0,SPAN}\")?\s*\)")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]+)>")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _EMPHASIS = (
-    re.compile(r"(?<![\w*\\])\*\*(?=[^\s*])(.{1,%d}?)(?<=[^\s*\\])\*\*(?![\w*])" % _SPAN, re.S),
-    re.compile(r"(?<![\w_\\])__(?=[^\s_])(.{1,%d}?)(?<=[^\s_\\])__(?![\w_])" % _SPAN, re.S),
-    re.compile(r"(?<![\w*\\])\*(?=[^\s*])(.{1,%d}?)(?<=[^\s*\\])\*(?![\w*])" % _SPAN, re.S),
-    re.compile(r"(?<![\w_\\])_(?=[^\s_])(.{1,%d}?)(?<=[^\s_\\])_(?![\w_])" % _SPAN, re.S),
-    re.compile(r"(?<![~\\])~~(?=\S)(.{1,%d}?)(?<=\S)~~" % _SPAN, re.S),
+    _bounded(r"(?<![\w*\\])\*\*(?=[^\s*])(.{1,SPAN}?)(?<=[^\s*\\])\*\*(?![\w*])"),
+    _bounded(r"(?<![\w_\\])__(?=[^\s_])(.{1,SPAN}?)(?<=[^\s_\\])__(?![\w_])"),
+    _bounded(r"(?<![\w*\\])\*(?=[^\s*])(.{1,SPAN}?)(?<=[^\s*\\])\*(?![\w*])"),
+    _bounded(r"(?<![\w_\\])_(?=[^\s_])(.{1,SPAN}?)(?<=[^\s_\\])_(?![\w_])"),
+    _bounded(r"(?<![~\\])~~(?=\S)(.{1,SPAN}?)(?<=\S)~~"),
 )
 _KEEP_WHOLE = 40  # code spans and math up to this length never break across lines
 
@@ -322,8 +345,7 @@ def _plain(text: str) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    lines = textwrap.wrap(" ".join(text.split(" ")), width=max(width, 20), break_long_words=False,
-                          break_on_hyphens=False) or [""]
+    lines = textwrap.wrap(" ".join(text.split(" ")), width=max(width, 20), break_long_words=False, break_on_hyphens=False) or [""]
     return [line.replace(_PROTECT, " ") for line in lines]
 
 
@@ -357,12 +379,14 @@ def _render_block(block: _Block, width: int, link: Callable[[str], str]) -> list
     if kind == "quote":
         return [f"> {line}".rstrip() for line in _render(block.children, width - 2, link)]
     if kind == "admonition":
-        return [*_wrap(inline(block.text, link), width),
-                *[f"  {line}".rstrip() for line in _render(block.children, width - 2, link)]]
+        return [
+            *_wrap(inline(block.text, link), width),
+            *[f"  {line}".rstrip() for line in _render(block.children, width - 2, link)],
+        ]
     if kind == "list":
         out: list[str] = []
         hang = max(len(m) for m in block.markers) + 1
-        for marker, item in zip(block.markers, block.items):
+        for marker, item in zip(block.markers, block.items, strict=True):
             if out and block.loose:
                 out.append("")
             lines = _render(item, width - hang, link, tight=not block.loose) or [""]
@@ -416,7 +440,7 @@ def _table(rows: tuple[str, ...], width: int, link: Callable[[str], str]) -> lis
         if number == 1 or (number > 1 and multiline):
             out.append(rule)
         for depth in range(max(len(cell) for cell in row)):
-            parts = [(cell[depth] if depth < len(cell) else "").ljust(w) for cell, w in zip(row, widths)]
+            parts = [(cell[depth] if depth < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=True)]
             out.append(" | ".join(parts).replace(_PROTECT, " ").rstrip())
     if targets:
         out.append("")
@@ -429,11 +453,6 @@ def reflow(markdown: str, width: int = WIDTH, link: Callable[[str], str] | None 
     tables and long URLs may be wider). ``link`` maps each link target (default: unchanged)."""
     lines = clean(markdown).split("\n")
     return _render(_parse(lines), width, link or (lambda target: target))
-
-
-def normalised(text: str) -> str:
-    """Whitespace-normalised text (how a note's text is looked for in an export)."""
-    return " ".join(text.split())
 
 
 # -- links ----------------------------------------------------------------------------------------------
@@ -601,7 +620,7 @@ def _shell_boundaries(lines: tuple[str, ...]) -> list[bool]:
                 if char == '"':
                     stack.pop()
                 elif line.startswith("$(", i) or line.startswith("${", i):
-                    stack.append(line[i:i + 2])
+                    stack.append(line[i : i + 2])
                     i += 1
                 elif char == "`":
                     stack.append("`")
@@ -618,13 +637,11 @@ def _shell_boundaries(lines: tuple[str, ...]) -> list[bool]:
             if char in "'\"`":
                 stack.append(char)
             elif line.startswith("$(", i) or line.startswith("${", i):
-                stack.append(line[i:i + 2])
+                stack.append(line[i : i + 2])
                 i += 1
             elif char == "(":
                 stack.append("(")
-            elif char == ")" and top in ("$(", "("):
-                stack.pop()
-            elif char == "}" and top == "${":
+            elif (char == ")" and top in ("$(", "(")) or (char == "}" and top == "${"):
                 stack.pop()
             elif line.startswith("<<<", i):  # a here-string: one word, no body
                 i += 3
@@ -658,7 +675,7 @@ def _indentation(lines: tuple[str, ...], line: int, language: Language) -> str:
     """The indentation of the statement a comment goes above: its first line that is code (not blank,
     not a comment), else the first non-blank line. Spaces (and tabs outside YAML) only."""
     first = code = None
-    for text in lines[line - 1:]:
+    for text in lines[line - 1 :]:
         if text.strip():
             first = first if first is not None else text
             if not text.lstrip().startswith("#"):
@@ -673,7 +690,13 @@ def _indentation(lines: tuple[str, ...], line: int, language: Language) -> str:
 
 
 def _comment(lines: Iterable[str], indent: str = "") -> list[str]:
-    return [f"{indent}{MARK} {line}".rstrip() if line else f"{indent}{MARK}" for line in lines]
+    """Comment lines, one per line of ``lines``: whatever a line holds, no line break reaches the output
+    uncommented (the last guard against note text that would turn into code)."""
+    out = []
+    for line in lines:
+        for part in clean(line).split("\n"):
+            out.append(f"{indent}{MARK} {part}".rstrip() if part.strip() else f"{indent}{MARK}")
+    return out
 
 
 def anchor_label(resolved: ResolvedNote) -> str:
@@ -690,13 +713,16 @@ def anchor_label(resolved: ResolvedNote) -> str:
         parts.append(f"`{quote}`")
     if not parts and note.line_hint is not None:
         parts.append(f"line {note.line_hint}")
-    return clean(", ".join(parts))
+    return " ".join(clean(", ".join(parts)).split())
 
 
 def _fields(resolved: ResolvedNote) -> list[tuple[str, str]]:
     note = resolved.note
-    return [(label, text) for label, text in (("What", note.what), ("Why", note.why), ("How", note.how), ("", note.body))
-            if text.strip()]
+    return [
+        (label, text)
+        for label, text in (("What", note.what), ("Why", note.why), ("How", note.how), ("", note.body))
+        if text.strip()
+    ]
 
 
 def _labelled(label: str, text: str, width: int, link: Callable[[str], str]) -> list[str]:
@@ -711,7 +737,7 @@ def _labelled(label: str, text: str, width: int, link: Callable[[str], str]) -> 
 
 def note_lines(resolved: ResolvedNote, width: int, link: Callable[[str], str], placed: bool = True) -> list[str]:
     note = resolved.note
-    title = clean(note.title) or anchor_label(resolved) or "File-level note"
+    title = " ".join(clean(note.title).split()) or anchor_label(resolved) or "File-level note"
     head = f"---- {title} "
     lines = [head + "-" * max(4, width - len(head))]
     where = []
@@ -726,11 +752,18 @@ def note_lines(resolved: ResolvedNote, width: int, link: Callable[[str], str], p
     where.append(f"(note-{clean(resolved.note_id)})")
     lines.extend(textwrap.wrap(" ".join(where), width, break_long_words=False, break_on_hyphens=False))
     if resolved.state is State.CHANGED:
-        lines.extend(textwrap.wrap(f"NEEDS REVIEW: the code changed since the note was pinned ({clean(resolved.reason)})",
-                                   width, break_long_words=False, break_on_hyphens=False))
+        lines.extend(
+            textwrap.wrap(
+                f"NEEDS REVIEW: the code changed since the note was pinned ({clean(resolved.reason)})",
+                width,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
     elif not placed and resolved.reason:
-        lines.extend(textwrap.wrap(f"Why it is here: {clean(resolved.reason)}", width, break_long_words=False,
-                                   break_on_hyphens=False))
+        lines.extend(
+            textwrap.wrap(f"Why it is here: {clean(resolved.reason)}", width, break_long_words=False, break_on_hyphens=False)
+        )
     for label, text in _fields(resolved):
         lines.append("")
         lines.extend(_labelled(label, text, width, link))
@@ -753,14 +786,15 @@ def _list(items: Iterable[str], width: int, link: Callable[[str], str], numbered
     return out
 
 
-def header_lines(analysis: FileAnalysis, lock: Lock, unplaced: list[ResolvedNote], width: int,
-                 link: Callable[[str], str]) -> list[str]:
+def header_lines(
+    analysis: FileAnalysis, lock: Lock, unplaced: list[ResolvedNote], width: int, link: Callable[[str], str]
+) -> list[str]:
     """The top block: fixed first lines (no contributor text can land where Python reads an encoding
     declaration), the title and where the code comes from, unplaced notes, then the file sections."""
     file, sidecar = analysis.file, analysis.sidecar
     source = lock.source_of(file)
-    lines = [_RULE, 'Annotated by annotator: the upstream code is unchanged; every line starting with "#|" is a note.']
-    title = clean(sidecar.title if sidecar and sidecar.title else file.title or file.key)
+    lines = [_RULE, 'Annotated by annotator. The upstream code is unchanged; the lines starting "#|" are notes.']
+    title = " ".join(clean(sidecar.title if sidecar and sidecar.title else file.title or file.key).split())
     lines += [""]
     if title != file.key:
         lines += textwrap.wrap(title, width, break_long_words=False, break_on_hyphens=False)
@@ -768,23 +802,38 @@ def header_lines(analysis: FileAnalysis, lock: Lock, unplaced: list[ResolvedNote
     if source.commit:
         origin += f" at {source.commit}" + (f" ({source.ref})" if source.ref else "")
     lines += textwrap.wrap(origin, width, break_long_words=False, break_on_hyphens=False)
-    lines += textwrap.wrap(f"Notes: {sidecar_path(file)}" + (f", priority {sidecar.priority.value}" if sidecar else " (none yet)"),
-                           width, break_long_words=False, break_on_hyphens=False)
+    notes = f"Notes: {sidecar_path(file)}" + (f", priority {sidecar.priority.value}" if sidecar else " (none yet)")
+    lines += textwrap.wrap(notes, width, break_long_words=False, break_on_hyphens=False)
     orphaned = [n for n in unplaced if n.state is State.ORPHANED]
     elsewhere = [n for n in unplaced if n.state is not State.ORPHANED]
     if orphaned:
-        lines += ["", "!" * width,
-                  *textwrap.wrap(f"!!! ORPHANED NOTES ({len(orphaned)}): their code was not found in this version of the "
-                                 "file, so they are shown here, unplaced. Re-anchor them (`annotator check` lists the "
-                                 "closest candidates).", width, break_long_words=False, break_on_hyphens=False),
-                  "!" * width]
+        lines += [
+            "",
+            "!" * width,
+            *textwrap.wrap(
+                f"!!! ORPHANED NOTES ({len(orphaned)}): their code was not found in this version of the "
+                "file, so they are shown here, unplaced. Re-anchor them (`annotator check` lists the "
+                "closest candidates).",
+                width,
+                break_long_words=False,
+                break_on_hyphens=False,
+            ),
+            "!" * width,
+        ]
         for note in orphaned:
             lines += ["", *note_lines(note, width, link, placed=False)]
         lines += ["", "!" * width]
     if elsewhere:
-        lines += ["", *textwrap.wrap(f"NOT PLACED ({len(elsewhere)}): notes whose code is not in this file, or that "
-                                     "could not be placed without changing the code.", width, break_long_words=False,
-                                     break_on_hyphens=False)]
+        lines += [
+            "",
+            *textwrap.wrap(
+                f"NOT PLACED ({len(elsewhere)}): notes whose code is not in this file, or that "
+                "could not be placed without changing the code.",
+                width,
+                break_long_words=False,
+                break_on_hyphens=False,
+            ),
+        ]
         for note in elsewhere:
             lines += ["", *note_lines(note, width, link, placed=False)]
     if sidecar is not None:
@@ -797,16 +846,21 @@ def header_lines(analysis: FileAnalysis, lock: Lock, unplaced: list[ResolvedNote
 
 
 def _sidecar_sections(sidecar: Sidecar, width: int, link: Callable[[str], str]) -> list[str]:
-    flow = []
-    for label, text in (("Origin", sidecar.data_flow.origin), ("Processing", sidecar.data_flow.processing),
-                        ("Destination", sidecar.data_flow.destination)):
+    flow: list[str] = []
+    for label, text in (
+        ("Origin", sidecar.data_flow.origin),
+        ("Processing", sidecar.data_flow.processing),
+        ("Destination", sidecar.data_flow.destination),
+    ):
         if text.strip():
             flow += ([""] if flow else []) + _labelled(label, text, width, link)
-    return [*_section("Overview", reflow(sidecar.overview, width, link) if sidecar.overview.strip() else []),
-            *_section("Role in the pipeline", reflow(sidecar.role, width, link) if sidecar.role.strip() else []),
-            *_section("Key innovations", _list(sidecar.key_innovations, width, link, numbered=False)),
-            *_section("Data flow", flow),
-            *_section("Key takeaways", _list(sidecar.takeaways, width, link, numbered=True))]
+    return [
+        *_section("Overview", reflow(sidecar.overview, width, link) if sidecar.overview.strip() else []),
+        *_section("Role in the pipeline", reflow(sidecar.role, width, link) if sidecar.role.strip() else []),
+        *_section("Key innovations", _list(sidecar.key_innovations, width, link, numbered=False)),
+        *_section("Data flow", flow),
+        *_section("Key takeaways", _list(sidecar.takeaways, width, link, numbered=True)),
+    ]
 
 
 # -- the export of one file -------------------------------------------------------------------------------------
@@ -824,8 +878,12 @@ def annotate_file(analysis: FileAnalysis, lock: Lock, site_url: str = "") -> Ann
     """One file's annotated source (deterministic: the same analysis gives the same bytes)."""
     model = analysis.model
     if model is None:
-        fail("C002", f"cannot export {analysis.file.key}: the source is not pulled", path=analysis.file.key,
-             hint="run `annotator snapshot pull`")
+        fail(
+            "C002",
+            f"cannot export {analysis.file.key}: the source is not pulled",
+            path=analysis.file.key,
+            hint="run `annotator snapshot pull`",
+        )
     link = lambda target: site_link(target, lock, analysis.file, site_url)  # noqa: E731
     lines = model.lines
     first = first_free_line(model)
@@ -845,10 +903,10 @@ def annotate_file(analysis: FileAnalysis, lock: Lock, site_url: str = "") -> Ann
     def assemble(groups: dict[int, list[ResolvedNote]], unplaced: list[ResolvedNote]) -> str:
         header = _comment(header_lines(analysis, lock, unplaced, WIDTH - len(MARK) - 1, link))
         blocks = {}
-        for line, notes in groups.items():
-            indent = _indentation(lines, line, model.language)
+        for at, notes in groups.items():
+            indent = _indentation(lines, at, model.language)
             width = max(MIN_WIDTH, WIDTH - len(indent.expandtabs()) - len(MARK) - 1)
-            blocks[line] = [c for note in notes for c in _comment(note_lines(note, width, link), indent)]
+            blocks[at] = [c for note in notes for c in _comment(note_lines(note, width, link), indent)]
         out: list[str] = []
         for number, line in enumerate(lines, start=1):
             if number == first:
@@ -918,14 +976,17 @@ def write_outputs(out_dir: Path, project_root: Path, wanted: dict[str, bytes], m
     previous = _manifest(out_dir / manifest)
     for relative, target in targets.items():
         if target.exists() and relative not in previous and target.read_bytes() != wanted[relative]:
-            fail("O001", f"{target} exists and was not written by {written_by}; refusing to overwrite it",
-                 hint="move it, or export into another folder")
+            fail(
+                "O001",
+                f"{target} exists and was not written by {written_by}; refusing to overwrite it",
+                hint="move it, or export into another folder",
+            )
     for relative in sorted(wanted):
         write_atomic(targets[relative], wanted[relative])
     for relative in sorted(previous - set(wanted)):
         try:
             stale = safe_join(out_dir, relative, what="export path", code="P004")
-        except Exception:  # noqa: BLE001 - a manifest entry that leaves the folder is ignored, never followed
+        except Exception:  # a manifest entry that leaves the folder is ignored, never followed
             continue
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
@@ -941,8 +1002,9 @@ def _manifest(path: Path) -> set[str]:
         return set()
 
 
-def export_annotated_source(project, out_dir: Path, allow_orphans: bool = False, site_url: str = "", *,
-                            engine=None) -> list[Path]:
+def export_annotated_source(
+    project: Project, out_dir: Path, allow_orphans: bool = False, site_url: str = "", *, engine: Engine | None = None
+) -> list[Path]:
     """Write every locked file's annotated source to ``<out_dir>/<key>``; returns the paths written
     (in lock order). Refuses (``C002``) when a file is not pulled, a sidecar does not load, or notes
     are orphaned and ``allow_orphans`` is not set; nothing is written then."""

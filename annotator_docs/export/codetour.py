@@ -28,11 +28,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..findings import fail
 from ..layout import page_uri, url_of
 from ..models import FileAnalysis, Lock, LockedFile, ResolvedNote, Sidecar, State
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..project import Project
 from .annotated_source import (
     _CODE_SPAN,
     _LINK,
@@ -55,7 +59,10 @@ _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 @cache
 def schema() -> dict[str, Any]:
     """The vendored JSON Schema of CodeTour's ``.tour`` files."""
-    return json.loads(resources.files("annotator_docs.schema").joinpath("codetour.schema.json").read_text("utf-8"))
+    loaded: dict[str, Any] = json.loads(
+        resources.files("annotator_docs.schema").joinpath("codetour.schema.json").read_text("utf-8")
+    )
+    return loaded
 
 
 def validate(tour: dict[str, Any]) -> None:
@@ -191,10 +198,16 @@ def _rewrite_links(text: str, here: LockedFile, index: _TourIndex) -> str:
         return f"{image}[{label}]({value})"
 
     text = _LINK.sub(link, text)
-    text = re.sub(r"<([A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*)>",
-                  lambda m: m.group() if m.group(1).lower().startswith(_SAFE_SCHEMES) else f"`{m.group(1)}`", text)
-    text = re.sub(r"(?m)^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?(\S+?)>?(?:[ \t].*)?$",
-                  lambda m: m.group() if m.group(1).lower().startswith(_SAFE_SCHEMES) else "", text)
+    text = re.sub(
+        r"<([A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*)>",
+        lambda m: m.group() if m.group(1).lower().startswith(_SAFE_SCHEMES) else f"`{m.group(1)}`",
+        text,
+    )
+    text = re.sub(
+        r"(?m)^[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?(\S+?)>?(?:[ \t].*)?$",
+        lambda m: m.group() if m.group(1).lower().startswith(_SAFE_SCHEMES) else "",
+        text,
+    )
     return re.sub("\ue001(\\d+)\ue002", lambda m: spans[int(m.group(1))], text)
 
 
@@ -215,7 +228,7 @@ def _admonitions_as_quotes(lines: list[str]) -> list[str]:
         i += 1
         body = []
         while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip(" ")) >= base + 4):
-            body.append(lines[i][base + 4:])
+            body.append(lines[i][base + 4 :])
             i += 1
         while body and not body[-1].strip():
             body.pop()
@@ -240,8 +253,11 @@ def note_description(note: ResolvedNote, here: LockedFile, index: _TourIndex, *,
         parts.append(f"> **Needs review:** the code changed since this note was pinned ({clean(note.reason)}).")
     if not placed:
         label = anchor_label(note)
-        parts.append(f"*Anchored to {label}; not placed: {clean(note.reason) or note.state.value}.*" if label
-                     else f"*Not placed: {clean(note.reason) or note.state.value}.*")
+        parts.append(
+            f"*Anchored to {label}; not placed: {clean(note.reason) or note.state.value}.*"
+            if label
+            else f"*Not placed: {clean(note.reason) or note.state.value}.*"
+        )
     for label, text in (("What", note.note.what), ("Why", note.note.why), ("How", note.note.how)):
         if text.strip():
             parts.append(_labelled(label, text, here, index))
@@ -273,14 +289,19 @@ def header_description(analysis: FileAnalysis, lock: Lock, index: _TourIndex, un
         parts[0] += f" · [annotated page]({index.site(page_uri(file))})"
     orphaned = [n for n in unplaced if n.state is State.ORPHANED]
     if orphaned:
-        parts.append(f"> **{len(orphaned)} orphaned note(s):** their code was not found in this version of the file; "
-                     "they are shown here, unplaced.")
+        parts.append(
+            f"> **{len(orphaned)} orphaned note(s):** their code was not found in this version of the file; "
+            "they are shown here, unplaced."
+        )
     if sidecar is None:
         parts.append("*No notes yet.*")
     else:
         parts.extend(_sidecar_sections(sidecar, file, index))
-    for heading, notes in (("Orphaned notes", orphaned), ("Notes placed elsewhere", [n for n in unplaced if n not in orphaned]),
-                           ("File-level notes", [n for n in analysis.notes if n.is_file_level])):
+    for heading, notes in (
+        ("Orphaned notes", orphaned),
+        ("Notes placed elsewhere", [n for n in unplaced if n not in orphaned]),
+        ("File-level notes", [n for n in analysis.notes if n.is_file_level]),
+    ):
         if notes:
             parts.append(f"### {heading}")
             for note in notes:
@@ -297,9 +318,15 @@ def _sidecar_sections(sidecar: Sidecar, file: LockedFile, index: _TourIndex) -> 
         parts.append("### Role in the pipeline\n\n" + tour_markdown(sidecar.role, file, index))
     if any(i.strip() for i in sidecar.key_innovations):
         parts.append("### Key innovations\n\n" + _items(sidecar.key_innovations, file, index, numbered=False))
-    flow = [_labelled(label, text, file, index) for label, text in (
-        ("Origin", sidecar.data_flow.origin), ("Processing", sidecar.data_flow.processing),
-        ("Destination", sidecar.data_flow.destination)) if text.strip()]
+    flow = [
+        _labelled(label, text, file, index)
+        for label, text in (
+            ("Origin", sidecar.data_flow.origin),
+            ("Processing", sidecar.data_flow.processing),
+            ("Destination", sidecar.data_flow.destination),
+        )
+        if text.strip()
+    ]
     if flow:
         parts.append("### Data flow\n\n" + "\n\n".join(flow))
     if any(t.strip() for t in sidecar.takeaways):
@@ -340,14 +367,20 @@ def _step(file: LockedFile, lines: tuple[str, ...], line: int, title: str, descr
     return step
 
 
-def build_tours(analyses: list[FileAnalysis], lock: Lock, reading_path: list[str], site_url: str = "") -> dict[str, dict[str, Any]]:
+def build_tours(
+    analyses: list[FileAnalysis], lock: Lock, reading_path: list[str], site_url: str = ""
+) -> dict[str, dict[str, Any]]:
     """Every tour, by file name (``00-start-here.tour``, ``01-<slug>.tour``, ...): a pure function of
     the analyses, the lock, the reading path (file keys; empty: the lock's order) and the site URL."""
     by_key = {a.file.key: a for a in analyses}
     path = list(reading_path) or [a.file.key for a in analyses]
     for key in path:
         if key not in by_key:
-            fail("C001", f"reading path: `{key}` is not a locked file with a page", hint="give file keys, as `annotator status` lists them")
+            fail(
+                "C001",
+                f"reading path: `{key}` is not a locked file with a page",
+                hint="give file keys, as `annotator status` lists them",
+            )
     if len(set(path)) != len(path):
         fail("C001", "reading path: a file appears twice")
     index = _TourIndex(lock, site_url)
@@ -364,8 +397,8 @@ def build_tours(analyses: list[FileAnalysis], lock: Lock, reading_path: list[str
             if symbol and not note.note.section and not note.note.quote:
                 index.steps.setdefault((analysis.file.key, symbol), number)
         if analysis.model is not None:
-            for symbol in analysis.model.symbols:
-                index.spans.setdefault((analysis.file.key, symbol.qualname), (symbol.span.start, symbol.span.end))
+            for defined in analysis.model.symbols:
+                index.spans.setdefault((analysis.file.key, defined.qualname), (defined.span.start, defined.span.end))
     width = max(2, len(str(len(analyses))))
     following = {key: path[i + 1] for i, key in enumerate(path[:-1])}
     tours: dict[str, dict[str, Any]] = {}
@@ -379,8 +412,11 @@ def build_tours(analyses: list[FileAnalysis], lock: Lock, reading_path: list[str
             assert note.span is not None
             title = clean(note.note.title) or anchor_label(note) or "Note"
             steps.append(_step(file, lines, note.span.start, " ".join(title.split()), note_description(note, file, index)))
-        tour: dict[str, Any] = {"$schema": SCHEMA_URL, "title": index.titles[file.key],
-                                "description": f"The annotated notes of {file.path}, one step per note, top to bottom."}
+        tour: dict[str, Any] = {
+            "$schema": SCHEMA_URL,
+            "title": index.titles[file.key],
+            "description": f"The annotated notes of {file.path}, one step per note, top to bottom.",
+        }
         if source.commit:
             tour["ref"] = source.commit
         if file.key in following:
@@ -417,7 +453,8 @@ def _start_tour(path: list[str], by_key: dict[str, FileAnalysis], lock: Lock, in
             step = {("uri" if k == "file" else k): (source.blob_url(file.path) if k == "file" else v) for k, v in step.items()}
         steps.append(step)
     tour: dict[str, Any] = {
-        "$schema": SCHEMA_URL, "title": START_TITLE,
+        "$schema": SCHEMA_URL,
+        "title": START_TITLE,
         "description": f"A reading path through {len(path)} annotated files; each step leads to the file's own tour.",
         "isPrimary": True,
     }
@@ -432,8 +469,15 @@ def tour_bytes(tour: dict[str, Any]) -> bytes:
     return (json.dumps(tour, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def export_codetour(project, out_dir: Path, reading_path: list[str], allow_orphans: bool = False, *,
-                    site_url: str = "", engine=None) -> list[Path]:
+def export_codetour(
+    project: Project,
+    out_dir: Path,
+    reading_path: list[str],
+    allow_orphans: bool = False,
+    *,
+    site_url: str = "",
+    engine: Engine | None = None,
+) -> list[Path]:
     """Write ``<out_dir>/<NN>-<slug>.tour`` for every locked file and ``<out_dir>/00-start-here.tour``
     along ``reading_path`` (file keys; empty: the lock's order); returns the paths written, the
     Start here tour first. Refuses (``C002``) like :func:`export_annotated_source`; ``C001`` for a
@@ -441,5 +485,6 @@ def export_codetour(project, out_dir: Path, reading_path: list[str], allow_orpha
     site become absolute URLs and each step links its note's page."""
     analyses = exportable(analyses_of(project, engine), allow_orphans)
     tours = build_tours(analyses, project.lock, reading_path, site_url)
-    return write_outputs(out_dir, project.root, {name: tour_bytes(t) for name, t in tours.items()}, MANIFEST,
-                         "annotator export (CodeTour)")
+    return write_outputs(
+        out_dir, project.root, {name: tour_bytes(t) for name, t in tours.items()}, MANIFEST, "annotator export (CodeTour)"
+    )

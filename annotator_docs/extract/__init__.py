@@ -56,8 +56,12 @@ def extract(path: str, data: bytes) -> SourceModel:
     language = language_for(path)
     if problem or b"\x00" in data:
         reason = problem or "holds NUL bytes"
-        finding = Finding("E103", f"source {reason}", path,
-                          hint="the page shows the lines as text; its notes cannot anchor until the file decodes")
+        finding = Finding(
+            "E103",
+            f"source {reason}",
+            path,
+            hint="the page shows the lines as text; its notes cannot anchor until the file decodes",
+        )
         return SourceModel(path=path, language=language, lines=lines, findings=(finding,), sha256=sha256)
     if language is Language.PYTHON:
         from .python import extract_python  # imported on a cache miss only; libcst only for files the line reader cannot decide

@@ -77,8 +77,14 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
 
 
 def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column: int, message: str) -> SourceModel:
-    finding = Finding("E101", f"source does not parse at line {max(1, line)}: {message}", path, max(1, line), max(1, column),
-                      hint="the page shows the lines as text; its notes cannot anchor until the file parses")
+    finding = Finding(
+        "E101",
+        f"source does not parse at line {max(1, line)}: {message}",
+        path,
+        max(1, line),
+        max(1, column),
+        hint="the page shows the lines as text; its notes cannot anchor until the file parses",
+    )
     return SourceModel(path=path, language=Language.PYTHON, lines=lines, findings=(finding,), sha256=sha256)
 
 
@@ -147,7 +153,9 @@ class _Collector:
                 names = sorted(_bound_names(node.body))
                 self._add(("try " + ", ".join(names[:3]),), SymbolKind.CONDITIONAL_IMPORT, start, node, "", "")
 
-    def _function(self, node, ref, start: int, scope: tuple[str, ...], context: str) -> None:
+    def _function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, ref: Any, start: int, scope: tuple[str, ...], context: str
+    ) -> None:
         qual = (*scope, node.name)
         if context == "class":
             kind = SymbolKind.METHOD
@@ -159,9 +167,9 @@ class _Collector:
         self._add(qual, kind, start, node, signature, ast.get_docstring(node) or "")
         block = self.trivia.body_of(node, ref)
         self.visit_body(block, node.body, qual, "function")
-        self._banners(".".join(qual), block, node.body, node.end_lineno)
+        self._banners(".".join(qual), block, node.body, _end_line(node))
 
-    def _assignment(self, node, ref, start: int, scope: tuple[str, ...], context: str) -> None:
+    def _assignment(self, node: ast.Assign | ast.AnnAssign, ref: Any, start: int, scope: tuple[str, ...], context: str) -> None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n.id for t in targets for n in _target_names(t)]
         if context == "function":
@@ -206,7 +214,7 @@ class _Collector:
     def _known(self, qual: tuple[str, ...]) -> bool:
         return ".".join(qual) in self._paths
 
-    def _add(self, qual, kind: SymbolKind, start: int, node: ast.AST, signature: str, docstring: str) -> None:
+    def _add(self, qual: tuple[str, ...], kind: SymbolKind, start: int, node: ast.stmt, signature: str, docstring: str) -> None:
         path = ".".join(qual)
         if path in self._paths:
             return
@@ -260,9 +268,9 @@ class _LineTrivia:
                 top -= 1
             gap = range(top + 1, first)
         else:
-            if first <= previous.end_lineno:
+            if first <= _end_line(previous):
                 return ()  # after a semicolon on the same line
-            gap = range(previous.end_lineno + 1, first)
+            gap = range(_end_line(previous) + 1, first)
             if not all(self._is_trivia(number) for number in gap):
                 raise _Undecided  # e.g. a lone line continuation between statements
             indent = self._footer_indent(previous)
@@ -313,7 +321,11 @@ class _LineTrivia:
     def _last_block(self, node: ast.stmt) -> Sequence[ast.stmt] | None:
         if isinstance(node, ast.If):
             orelse = node.orelse
-            if len(orelse) == 1 and isinstance(orelse[0], ast.If) and self._slice(orelse[0].lineno, orelse[0].col_offset).startswith("elif"):
+            if (
+                len(orelse) == 1
+                and isinstance(orelse[0], ast.If)
+                and self._slice(orelse[0].lineno, orelse[0].col_offset).startswith("elif")
+            ):
                 return self._last_block(orelse[0])
             return orelse or node.body
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
@@ -325,7 +337,7 @@ class _LineTrivia:
         return None
 
     # -- text as written ---------------------------------------------------------------------
-    def _header(self, node: ast.stmt) -> str:
+    def _header(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         """A compound statement's header as written, from its keyword to (not including) its colon."""
         body = node.body[0]
         first_body_line = _first_line(body)
@@ -352,11 +364,11 @@ class _LineTrivia:
         end = node.end_col_offset if node.end_lineno == node.lineno else None
         return self._slice(node.lineno, node.col_offset, end).strip()
 
-    def _segment(self, node: ast.AST) -> str:
+    def _segment(self, node: ast.expr) -> str:
         if node.end_lineno == node.lineno:
             return self._slice(node.lineno, node.col_offset, node.end_col_offset)
-        middle = self.lines[node.lineno : node.end_lineno - 1]
-        last = self._slice(node.end_lineno, 0, node.end_col_offset)
+        middle = self.lines[node.lineno : _end_line(node) - 1]
+        last = self._slice(_end_line(node), 0, node.end_col_offset)
         return "\n".join([self._slice(node.lineno, node.col_offset), *middle, last])
 
 
@@ -471,8 +483,12 @@ def _texts(leading: Sequence[Any]) -> Leading:
 
 # -- helpers over ast ------------------------------------------------------------------------
 def _first_line(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", ())
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def _end_line(node: ast.stmt | ast.expr) -> int:
+    return node.end_lineno if node.end_lineno is not None else node.lineno
 
 
 def _comment_run(leading: Leading) -> int:
@@ -528,9 +544,11 @@ def _bound_names(body: Sequence[ast.stmt]) -> set[str]:
 def _long_statements(tree: ast.Module) -> tuple[tuple[int, int], ...]:
     """Simple statements that span several lines (a call wrapped over lines, a long dict): a quote of
     their first line selects all of them, so re-wrapping them is not a change."""
-    found = {(node.lineno, node.end_lineno) for node in ast.walk(tree)
-             if isinstance(node, ast.stmt) and not hasattr(node, "body") and node.end_lineno and node.end_lineno > node.lineno}
-    return tuple(sorted(found))  # type: ignore[arg-type]
+    found: set[tuple[int, int]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not hasattr(node, "body") and node.end_lineno and node.end_lineno > node.lineno:
+            found.add((node.lineno, node.end_lineno))
+    return tuple(sorted(found))
 
 
 def _exports(tree: ast.Module, package: str) -> Iterator[tuple[str, str]]:
@@ -541,7 +559,9 @@ def _exports(tree: ast.Module, package: str) -> Iterator[tuple[str, str]]:
             for alias in node.names:
                 if alias.name != "*":
                     yield alias.asname or alias.name, f"{package}.{node.module}"
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         if any(isinstance(t, ast.Name) and t.id == "_import_structure" for t in targets) and isinstance(node.value, ast.Dict):
             for key, value in zip(node.value.keys, node.value.values):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(value, (ast.List, ast.Tuple)):

@@ -33,8 +33,16 @@ def extract_text(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceM
         seen[title] = seen.get(title, 0) + 1
         name = title if seen[title] == 1 else f"{title} ({seen[title]})"
         body = [" ".join(line.split()) for line in lines[start:end]]  # its code, not its title: a retitled section is a rename
-        symbols.append(Symbol(qualname=name, kind=SymbolKind.TEXT_SECTION, span=Span(start, end), name_line=start,
-                              signature=lines[start - 1].strip()[:120],
-                              digest=hashlib.sha256("\n".join(t for t in body if t).encode()).hexdigest()[:16]))
-    return SourceModel(path=path, language=Language.TEXT, lines=lines, symbols=tuple(symbols), tokens=text_tokens(lines),
-                       sha256=sha256)
+        symbols.append(
+            Symbol(
+                qualname=name,
+                kind=SymbolKind.TEXT_SECTION,
+                span=Span(start, end),
+                name_line=start,
+                signature=lines[start - 1].strip()[:120],
+                digest=hashlib.sha256("\n".join(t for t in body if t).encode()).hexdigest()[:16],
+            )
+        )
+    return SourceModel(
+        path=path, language=Language.TEXT, lines=lines, symbols=tuple(symbols), tokens=text_tokens(lines), sha256=sha256
+    )

@@ -1,8 +1,10 @@
 """Code as syntax, blind to layout: what a fingerprint hashes (see :class:`~annotator_docs.models.Fingerprint`).
 
 * ``python_tokens`` / ``yaml_tokens`` / ``text_tokens``: for each line, the tokens that start on it,
-  joined by :data:`SEPARATOR` (a string token may hold spaces), without comments or indentation. A span's token stream is the same after its
-  lines are re-wrapped, re-indented or re-commented.
+  joined by :data:`SEPARATOR` (a string token may hold spaces), without comments or indentation. A
+  span's token stream is the same after its lines are re-wrapped, re-indented or re-commented.
+* ``window_digest``: a hash of the syntax nodes a run of lines holds whole (arguments of a call,
+  items of a list), so redundant parentheses inside it are not a change either.
 * ``syntax_digest``: a hash of a Python statement's tree, which also ignores redundant parentheses
   and trailing commas. Fields that are empty or None are left out, so the digest does not change
   when a newer Python adds an always-empty field to a node.
@@ -20,8 +22,15 @@ import tokenize
 
 import yaml
 
-_SKIPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER,
-            tokenize.ENCODING}
+_SKIPPED = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+    tokenize.ENCODING,
+}
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings into parts
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,7 +69,7 @@ def yaml_tokens(text: str, line_count: int) -> tuple[str, ...]:
         for token in yaml.scan(text, Loader=_Loader):
             if isinstance(token, (yaml.StreamStartToken, yaml.StreamEndToken)):
                 continue
-            value = token.value if isinstance(token, yaml.ScalarToken) else token.id
+            value = token.value if isinstance(token, yaml.ScalarToken) else getattr(token, "id", type(token).__name__)
             _add(lines, token.start_mark.line + 1, str(value))
     except yaml.YAMLError:
         return text_tokens(tuple(text.split("\n")[:line_count]))

@@ -30,13 +30,25 @@ def extract_yaml(path: str, lines: tuple[str, ...], sha256: str = "") -> SourceM
         if document is not None:
             walker.walk(document, prefix="", in_sequence=False)
     ordered = sorted(symbols.values(), key=lambda s: (s.span.start, s.span.end, s.qualname))
-    return SourceModel(path=path, language=Language.YAML, lines=lines, symbols=tuple(ordered),
-                       tokens=yaml_tokens(text, len(lines)), sha256=sha256)
+    return SourceModel(
+        path=path,
+        language=Language.YAML,
+        lines=lines,
+        symbols=tuple(ordered),
+        tokens=yaml_tokens(text, len(lines)),
+        sha256=sha256,
+    )
 
 
 def _unparsed(path: str, lines: tuple[str, ...], sha256: str, line: int, column: int, message: str) -> SourceModel:
-    finding = Finding("E102", f"YAML source does not parse at line {line}: {message}", path, line, column,
-                      hint="the page shows the lines as text; its notes cannot anchor until the file parses")
+    finding = Finding(
+        "E102",
+        f"YAML source does not parse at line {line}: {message}",
+        path,
+        line,
+        column,
+        hint="the page shows the lines as text; its notes cannot anchor until the file parses",
+    )
     return SourceModel(path=path, language=Language.YAML, lines=lines, findings=(finding,), sha256=sha256)
 
 
@@ -76,8 +88,14 @@ class _Walker:
             value = self.constructor.construct_object(last, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError):
             value = self.lines[start - 1 : end]
-        self.symbols[path] = Symbol(qualname=path, kind=kind, span=Span(top, end), name_line=start, signature=signature,
-                                    digest=data_digest([path.rsplit(".", 1)[-1], value]))
+        self.symbols[path] = Symbol(
+            qualname=path,
+            kind=kind,
+            span=Span(top, end),
+            name_line=start,
+            signature=signature,
+            digest=data_digest([path.rsplit(".", 1)[-1], value]),
+        )
 
 
 def _is_blank_or_comment(line: str) -> bool:

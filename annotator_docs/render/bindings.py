@@ -85,7 +85,7 @@ class _Collector:
                 self._node(generator.target, inner)
                 for condition in generator.ifs:
                     self._node(condition, inner)
-            for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+            for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
                 self._node(part, inner)
             return
         if isinstance(node, ast.Global):
@@ -151,7 +151,7 @@ class _Collector:
             return None
         line = self.lines[line_number - 1]
         start = self._column(line_number, alias.col_offset)
-        found = re.compile(r"\b%s\b" % re.escape(bound)).search(line, start)
+        found = re.compile(rf"\b{re.escape(bound)}\b").search(line, start)
         return (line_number, found.start()) if found else None
 
     def _column(self, line_number: int, byte_offset: int) -> int:

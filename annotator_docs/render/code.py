@@ -7,50 +7,47 @@ always equals the count in (the every-line-once invariant starts here).
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
+from typing import Any
 
 from pygments.lexer import Lexer
 from pygments.lexers import BashLexer, PythonLexer, TextLexer, YamlLexer, get_lexer_for_filename
-from pygments.util import ClassNotFound
 from pygments.token import STANDARD_TYPES, Name, _TokenType
+from pygments.util import ClassNotFound
 
 LinkResolver = Callable[[str, int], "str | None"]  # (name, line) -> href or None
 
 
 def _lexer(language: str, path: str = "") -> Lexer:
-    options = {"stripnl": False, "stripall": False, "ensurenl": False, "tabsize": 0}
+    options: dict[str, Any] = {"stripnl": False, "stripall": False, "ensurenl": False, "tabsize": 0}
+    lexer: Lexer
     if language == "python":
-        return PythonLexer(**options)
-    if language == "yaml":
-        return YamlLexer(**options)
-    if path.endswith((".slurm", ".sh", ".bash")):  # job scripts are shell scripts
-        return BashLexer(**options)
-    try:
-        return get_lexer_for_filename(path, **options) if path else TextLexer(**options)
-    except ClassNotFound:
-        return TextLexer(**options)
+        lexer = PythonLexer(**options)
+    elif language == "yaml":
+        lexer = YamlLexer(**options)
+    elif path.endswith((".slurm", ".sh", ".bash")):  # job scripts are shell scripts
+        lexer = BashLexer(**options)
+    else:
+        try:
+            lexer = get_lexer_for_filename(path, None, **options) if path else TextLexer(**options)
+        except ClassNotFound:
+            lexer = TextLexer(**options)
+    return lexer
 
 
-_CSS: dict[_TokenType, str] = {}
-_LINKABLE: dict[_TokenType, bool] = {}
-
-
+@functools.cache  # token types are a fixed set
 def _css_class(ttype: _TokenType) -> str:
-    css = _CSS.get(ttype)
-    if css is None:
-        parent = ttype
-        while parent not in STANDARD_TYPES:
-            parent = parent.parent
-        css = _CSS[ttype] = STANDARD_TYPES.get(parent, "")
-    return css
+    parent: _TokenType | None = ttype
+    while parent is not None and parent not in STANDARD_TYPES:
+        parent = parent.parent
+    return STANDARD_TYPES.get(parent, "") if parent is not None else ""
 
 
+@functools.cache
 def _linkable(ttype: _TokenType) -> bool:
-    linkable = _LINKABLE.get(ttype)
-    if linkable is None:
-        linkable = _LINKABLE[ttype] = ttype in Name and ttype not in (Name.Attribute,)
-    return linkable
+    return ttype in Name and ttype is not Name.Attribute  # type: ignore[comparison-overlap]  # _TokenType.__contains__
 
 
 def _escape(text: str) -> str:
@@ -59,8 +56,13 @@ def _escape(text: str) -> str:
     return text
 
 
-def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver | None = None, path: str = "",
-                    bindings: dict[tuple[int, int], int] | None = None) -> list[str]:
+def highlight_lines(
+    lines: tuple[str, ...],
+    language: str,
+    resolve: LinkResolver | None = None,
+    path: str = "",
+    bindings: dict[tuple[int, int], int] | None = None,
+) -> list[str]:
     """One HTML string per source line. ``bindings`` maps a name's (line, column) to its binding id
     (see :mod:`annotator_docs.render.bindings`); those names carry it as ``data-b``."""
     if not lines:
@@ -79,11 +81,11 @@ def highlight_lines(lines: tuple[str, ...], language: str, resolve: LinkResolver
             if not piece:
                 continue
             escaped = _escape(piece)
-            if link:
+            if link and resolve is not None:
                 href = resolve(piece, len(out))
                 if href:
                     escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
-            binding = bindings.get((len(out), column)) if bindings and ttype in Name else None
+            binding = bindings.get((len(out), column)) if bindings and _linkable(ttype) else None
             if binding is not None:
                 out[-1].append(f'<span class="{css}" data-b="{binding}">{escaped}</span>')
             else:

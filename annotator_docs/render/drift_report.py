@@ -15,8 +15,11 @@ _ORDER = (State.CHANGED, State.ORPHANED, State.MOVED, State.INTACT)
 def drift_text(report: DriftReport, everything: bool = False) -> str:
     """A summary per file and per state first; then what needs attention (or, with ``everything``, every note)."""
     counts, totals = report.counts(), report.totals()
-    out = [f"drift of {report.source} against {terminal_safe(report.target)}: {len(report.entries)} notes: "
-           + ", ".join(f"{totals[s.value]} {s.value}" for s in _ORDER) + f" ({totals['reformatted']} reformatted)"]
+    out = [
+        f"drift of {report.source} against {terminal_safe(report.target)}: {len(report.entries)} notes: "
+        + ", ".join(f"{totals[s.value]} {s.value}" for s in _ORDER)
+        + f" ({totals['reformatted']} reformatted)"
+    ]
     width = max((len(k) for k in counts), default=4)
     out.append(f"  {'file'.ljust(width)}  " + "  ".join(f"{s.value:>8}" for s in _ORDER))
     for key, row in counts.items():
@@ -51,8 +54,12 @@ def drift_json(report: DriftReport) -> dict[str, Any]:
         "file_findings": [f.as_dict() for f in report.file_findings],
         "notes": [
             {
-                "file": e.key, "note": e.note.note_id, "state": e.note.state.value, "reason": e.note.reason,
-                "reformatted": e.note.reformatted, "symbol": e.note.symbol,
+                "file": e.key,
+                "note": e.note.note_id,
+                "state": e.note.state.value,
+                "reason": e.note.reason,
+                "reformatted": e.note.reformatted,
+                "symbol": e.note.symbol,
                 "pinned_span": list(e.pinned_span) if e.pinned_span else None,
                 "span": [e.note.span.start, e.note.span.end] if e.note.span else None,
                 "moved_to": {"file": e.note.moved_to[0], "symbol": e.note.moved_to[1]} if e.note.moved_to else None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..extract import module_name_for
@@ -43,7 +44,9 @@ class SiteIndex:
     digest: str = field(default="")
 
     @classmethod
-    def build(cls, lock: Lock, models: dict[str, SourceModel], note_ids: dict[str, tuple[str, ...]], prefix: str = "") -> SiteIndex:
+    def build(
+        cls, lock: Lock, models: dict[str, SourceModel], note_ids: dict[str, tuple[str, ...]], prefix: str = ""
+    ) -> SiteIndex:
         modules: dict[str, Defined] = {}
         exports: dict[str, str] = {}
         anchors: dict[str, frozenset[str]] = {}
@@ -59,17 +62,26 @@ class SiteIndex:
                 module = module_name_for(file.path)
                 packages.setdefault(module.split(".")[0], file)
                 if model is not None:
-                    names = {s.qualname: s.name_line for s in model.symbols if s.kind in IMPORTABLE_KINDS and "." not in s.qualname}
+                    names = {
+                        s.qualname: s.name_line for s in model.symbols if s.kind in IMPORTABLE_KINDS and "." not in s.qualname
+                    }
                     modules[module] = Defined(file, names)
                     package = module if file.path.endswith("__init__.py") else module.rpartition(".")[0]
                     for name, origin in model.exports:
-                        exports.setdefault(f"{package}.{name}" if file.path.endswith("__init__.py") else f"{module}.{name}",
-                                           f"{origin}:{name}")
+                        exports.setdefault(
+                            f"{package}.{name}" if file.path.endswith("__init__.py") else f"{module}.{name}", f"{origin}:{name}"
+                        )
             if file.page:
                 qualnames = {s.qualname for s in model.symbols} if model is not None else set()
                 anchors[file.key] = frozenset(qualnames | {f"note-{i}" for i in note_ids.get(file.key, ())})
-        text = repr((prefix, sorted((m, d.file.key, sorted(d.names.items())) for m, d in modules.items()),
-                     sorted(exports.items()), sorted((k, sorted(v)) for k, v in anchors.items())))
+        text = repr(
+            (
+                prefix,
+                sorted((m, d.file.key, sorted(d.names.items())) for m, d in modules.items()),
+                sorted(exports.items()),
+                sorted((k, sorted(v)) for k, v in anchors.items()),
+            )
+        )
         index = cls(lock, modules, anchors, exports, {k: tuple(v) for k, v in by_path.items()}, packages, prefix)
         object.__setattr__(index, "digest", hashlib.sha256(text.encode()).hexdigest())
         return index
@@ -164,7 +176,7 @@ class SiteIndex:
         return source.blob_url(f"{prefix}/{guess}" if prefix else guess)
 
 
-def resolver_for(model: SourceModel, index: SiteIndex):
+def resolver_for(model: SourceModel, index: SiteIndex) -> Callable[[str, int], str | None]:
     """``resolve(name, line) -> URI or URL | None`` for one file's code pane."""
     own = {s.qualname for s in model.symbols if s.kind in IMPORTABLE_KINDS}
     targets: dict[str, str] = {}

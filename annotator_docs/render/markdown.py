@@ -46,13 +46,45 @@ MAX_MARKERS = {"*": 400, "~": 400, "_": 2_000}  # emphasis openers are tried aga
 RENDER_BUDGET_SECONDS = 5.0
 
 _EXTENSIONS = [
-    "tables", "sane_lists", "admonition", "pymdownx.arithmatex", "pymdownx.superfences", "pymdownx.highlight",
-    "pymdownx.inlinehilite", "pymdownx.betterem", "pymdownx.tilde", "pymdownx.details",
+    "tables",
+    "sane_lists",
+    "admonition",
+    "pymdownx.arithmatex",
+    "pymdownx.superfences",
+    "pymdownx.highlight",
+    "pymdownx.inlinehilite",
+    "pymdownx.betterem",
+    "pymdownx.tilde",
+    "pymdownx.details",
 ]
 _ADMONITIONS = (
-    "note", "abstract", "summary", "tldr", "info", "todo", "tip", "hint", "important", "success", "check", "done",
-    "question", "help", "faq", "warning", "caution", "attention", "failure", "fail", "missing", "danger", "error", "bug",
-    "example", "quote", "cite",
+    "note",
+    "abstract",
+    "summary",
+    "tldr",
+    "info",
+    "todo",
+    "tip",
+    "hint",
+    "important",
+    "success",
+    "check",
+    "done",
+    "question",
+    "help",
+    "faq",
+    "warning",
+    "caution",
+    "attention",
+    "failure",
+    "fail",
+    "missing",
+    "danger",
+    "error",
+    "bug",
+    "example",
+    "quote",
+    "cite",
 )
 #: Every class the renderer emits, by name: Pygments' token classes, admonitions, the extensions' own,
 #: and annotator's. A contributor's other classes are dropped; no class is allowed by pattern.
@@ -63,24 +95,97 @@ ALLOWED_CLASSES = frozenset(
     | {f"language-{alias}" for _, aliases, _, _ in get_all_lexers() for alias in aliases}
 )
 _MATHML_TAGS = {
-    "math", "mi", "mo", "mn", "ms", "mrow", "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder",
-    "munderover", "mtext", "mspace", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "semantics",
+    "math",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mrow",
+    "msup",
+    "msub",
+    "msubsup",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mover",
+    "munder",
+    "munderover",
+    "mtext",
+    "mspace",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mstyle",
+    "mpadded",
+    "mphantom",
+    "menclose",
+    "semantics",
     "annotation",
 }
 _HTML_TAGS = {
-    "p", "br", "hr", "a", "em", "strong", "b", "i", "del", "ins", "sub", "sup", "code", "pre", "kbd", "blockquote",
-    "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "h3", "h4", "h5", "h6",
-    "div", "span", "details", "summary", "img",
+    "p",
+    "br",
+    "hr",
+    "a",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "del",
+    "ins",
+    "sub",
+    "sup",
+    "code",
+    "pre",
+    "kbd",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "div",
+    "span",
+    "details",
+    "summary",
+    "img",
 }
 _ATTRIBUTES = {
-    "a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}, "ol": {"start"},
-    "div": {"class"}, "span": {"class"}, "p": {"class"}, "code": {"class"}, "pre": {"class"}, "details": {"class", "open"},
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+    "div": {"class"},
+    "span": {"class"},
+    "p": {"class"},
+    "code": {"class"},
+    "pre": {"class"},
+    "details": {"class", "open"},
     "math": {"display", "xmlns"},
     "mo": {"stretchy", "fence", "separator", "lspace", "rspace", "accent", "largeop", "movablelimits"},
-    "mi": {"mathvariant"}, "mn": {"mathvariant"}, "mtext": {"mathvariant"},
-    "mstyle": {"mathvariant", "displaystyle", "scriptlevel"}, "mover": {"accent"}, "munder": {"accentunder"},
-    "mfrac": {"linethickness"}, "mspace": {"width"}, "mtable": {"columnalign", "rowspacing", "columnspacing"},
-    "mtd": {"columnalign"}, "menclose": {"notation"},
+    "mi": {"mathvariant"},
+    "mn": {"mathvariant"},
+    "mtext": {"mathvariant"},
+    "mstyle": {"mathvariant", "displaystyle", "scriptlevel"},
+    "mover": {"accent"},
+    "munder": {"accentunder"},
+    "mfrac": {"linethickness"},
+    "mspace": {"width"},
+    "mtable": {"columnalign", "rowspacing", "columnspacing"},
+    "mtd": {"columnalign"},
+    "menclose": {"notation"},
 }
 _SAFE_SCHEMES = {"http", "https", "mailto"}
 _MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.S)
@@ -159,10 +264,15 @@ class NoteRenderer:
         try:
             produced = _with_budget(lambda: self._md.reset().convert(text))
         except _Budget:
-            finding = Finding("M003", f"the note took longer than {RENDER_BUDGET_SECONDS:.0f} s to render", where, line,
-                              hint="simplify it: fewer nested brackets, emphasis or lists")
+            finding = Finding(
+                "M003",
+                f"the note took longer than {RENDER_BUDGET_SECONDS:.0f} s to render",
+                where,
+                line,
+                hint="simplify it: fewer nested brackets, emphasis or lists",
+            )
             return Rendered(_error_box(finding.message), (finding,))
-        except Exception as exc:  # noqa: BLE001 - a renderer bug must not take the build down
+        except Exception as exc:
             finding = Finding("M003", f"the note could not be rendered ({exc.__class__.__name__})", where, line)
             return Rendered(_error_box(finding.message), (finding,))
         finally:
@@ -170,11 +280,20 @@ class NoteRenderer:
         findings = []
         safe = sanitize(math_to_mathml(produced))
         diagrams = []
-        for index, source in enumerate(self._mermaid):
+        for source in self._mermaid:
             if _MERMAID_CONFIG.search(source):
-                findings.append(Finding("M004", "a Mermaid diagram tries to set Mermaid's configuration", where, line,
-                                        hint="remove `%%{init: …}%%` and front-matter `config:`; the site sets the theme"))
-                diagrams.append('<p class="ann-render-error">This diagram was not drawn: it tries to change Mermaid\'s settings.</p>')
+                findings.append(
+                    Finding(
+                        "M004",
+                        "a Mermaid diagram tries to set Mermaid's configuration",
+                        where,
+                        line,
+                        hint="remove `%%{init: …}%%` and front-matter `config:`; the site sets the theme",
+                    )
+                )
+                diagrams.append(
+                    '<p class="ann-render-error">This diagram was not drawn: it tries to change Mermaid\'s settings.</p>'
+                )
             else:
                 diagrams.append(f'<pre class="ann-mermaid">{html.escape(source)}</pre>')
         for index, diagram in enumerate(diagrams):
@@ -192,8 +311,13 @@ class NoteRenderer:
 def bounds_problem(text: str, where: str = "", line: int = 1) -> Finding | None:
     """The first limit ``text`` breaks, positioned; None when it is within every limit. Linear in the text."""
     if len(text) > MAX_NOTE_CHARS:
-        return Finding("M001", f"the note has {len(text)} characters; the limit is {MAX_NOTE_CHARS}", where, line,
-                       hint="split it into several notes or move the long part to a page of its own")
+        return Finding(
+            "M001",
+            f"the note has {len(text)} characters; the limit is {MAX_NOTE_CHARS}",
+            where,
+            line,
+            hint="split it into several notes or move the long part to a page of its own",
+        )
     depth = {"[": 0, "(": 0, "{": 0}
     closing = {"]": "[", ")": "(", "}": "{"}
     for offset, char in enumerate(text):
@@ -203,7 +327,7 @@ def bounds_problem(text: str, where: str = "", line: int = 1) -> Finding | None:
                 return _nesting(text, offset, f"`{char}` nested more than {MAX_NESTING} deep", where, line)
         elif char in closing and depth[closing[char]]:
             depth[closing[char]] -= 1
-    for match in re.finditer(r"[*_~]{%d,}" % (MAX_NESTING + 1), text):
+    for match in re.finditer(rf"[*_~]{{{MAX_NESTING + 1},}}", text):
         return _nesting(text, match.start(), f"a run of {len(match.group())} emphasis markers", where, line)
     for marker, limit in MAX_MARKERS.items():
         if text.count(marker) > limit:
@@ -214,8 +338,13 @@ def bounds_problem(text: str, where: str = "", line: int = 1) -> Finding | None:
         quotes = row[: len(row) - len(stripped)].count(">")
         indent = len(row) - len(row.lstrip(" "))
         if quotes > MAX_NESTING or (indent // 2 > MAX_NESTING and stripped[:1] in "-*+0123456789"):
-            return Finding("M002", f"block quotes or lists nested more than {MAX_NESTING} deep", where, line + number + 1,
-                           hint="flatten the structure")
+            return Finding(
+                "M002",
+                f"block quotes or lists nested more than {MAX_NESTING} deep",
+                where,
+                line + number + 1,
+                hint="flatten the structure",
+            )
     return None
 
 
@@ -272,7 +401,7 @@ class _LinkExtension(Extension):
         self.context = LinkContext()
         self.links: list[str] = []
 
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown API)
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(_LinkRewriter(md, self), "annotator_links", 1)
 
 
@@ -321,7 +450,7 @@ def _math_to_mathml(match: re.Match[str]) -> str:
     display = "block" if tag == "div" else "inline"
     try:
         mathml = latex2mathml.converter.convert(latex.strip(), display=display).replace("\\_", "_")  # `\_` in \text{}
-    except Exception:  # noqa: BLE001 - any LaTeX the converter rejects stays readable as text
+    except Exception:
         return f'<code class="language-latex">{html.escape(latex)}</code>'
     return f'<div class="arithmatex">{mathml}</div>' if display == "block" else f'<span class="arithmatex">{mathml}</span>'
 

@@ -21,22 +21,38 @@ from markupsafe import Markup
 from ..findings import Finding
 from ..layout import page_url, relative_url, sidecar_path
 from ..models import (
-    FileAnalysis, FileProgress, Language, ResolvedNote, SourceModel, Source, State, Status, SymbolKind,
+    FileAnalysis,
+    FileProgress,
+    Language,
+    ResolvedNote,
+    Source,
+    SourceModel,
+    State,
+    Status,
+    SymbolKind,
 )
 from .links import SiteIndex
 from .markdown import LinkContext, NoteRenderer
 from .report import label, percent, status_word
 from .templates import render
 
-ROW_KINDS = frozenset({
-    SymbolKind.FUNCTION, SymbolKind.ASYNC_FUNCTION, SymbolKind.CLASS, SymbolKind.METHOD,
-    SymbolKind.MAIN_GUARD, SymbolKind.CONDITIONAL_IMPORT,
-})
+ROW_KINDS = frozenset(
+    {
+        SymbolKind.FUNCTION,
+        SymbolKind.ASYNC_FUNCTION,
+        SymbolKind.CLASS,
+        SymbolKind.METHOD,
+        SymbolKind.MAIN_GUARD,
+        SymbolKind.CONDITIONAL_IMPORT,
+    }
+)
 FOLD_FROM = 6  # lines of comments (a licence header) folded behind an expander
 FOLD_IMPORTS_FROM = 10  # lines of imports folded behind an expander
 _ANNOTATOR_STATE = {
-    State.INTACT: "intact", State.MOVED: "moved: run annotator pin",
-    State.CHANGED: "changed: review it, then annotator pin --accept", State.ORPHANED: "orphaned: its code was not found",
+    State.INTACT: "intact",
+    State.MOVED: "moved: run annotator pin",
+    State.CHANGED: "changed: review it, then annotator pin --accept",
+    State.ORPHANED: "orphaned: its code was not found",
 }
 _READER_STATE = {
     State.MOVED: "The code under this note moved since the note was written; it is shown where the code is now.",
@@ -121,14 +137,24 @@ class _Notes:
         for link in result.links:
             why = self.page.index.dead(link)
             if why:
-                self.findings.append(Finding("R002", f"dead link `{link}`: {why}", sidecar_path(self.page.analysis.file), line,
-                                             hint="link a symbol path or a note id that exists (see the page's outline)"))
+                self.findings.append(
+                    Finding(
+                        "R002",
+                        f"dead link `{link}`: {why}",
+                        sidecar_path(self.page.analysis.file),
+                        line,
+                        hint="link a symbol path or a note id that exists (see the page's outline)",
+                    )
+                )
         return Markup(result.html)
 
     def view(self, note: ResolvedNote) -> dict[str, Any]:
         n, page = note.note, self.page
-        parts = [{"label": heading, "html": self.prose(text, n.sidecar_line)}
-                 for heading, text in (("What", n.what), ("Why", n.why), ("How", n.how)) if text.strip()]
+        parts = [
+            {"label": heading, "html": self.prose(text, n.sidecar_line)}
+            for heading, text in (("What", n.what), ("Why", n.why), ("How", n.how))
+            if text.strip()
+        ]
         if n.body.strip():
             parts.append({"label": "", "html": self.prose(n.body, n.sidecar_line)})
         title = Markup(self.renderer.inline(n.title, self.context)) if n.title else ""
@@ -145,13 +171,23 @@ class _Notes:
         if note.state is State.ORPHANED:
             problem = note.findings[0].format() if note.findings else note.reason or "anchor not found"
         heading = _TAG.sub("", str(title)) or n.section or n.symbol or "Note on the whole file"
-        self.plain[note.note_id] = (html.unescape(heading), " ".join(html.unescape(_TAG.sub(" ", " ".join(str(p["html"]) for p in parts))).split()))
+        self.plain[note.note_id] = (
+            html.unescape(heading),
+            " ".join(html.unescape(_TAG.sub(" ", " ".join(str(p["html"]) for p in parts))).split()),
+        )
         return {
-            "id": note.note_id, "state": note.state.value, "span": span, "title": title, "symbol_label": symbol_label,
-            "lines_label": lines_label, "upstream": upstream, "parts": parts,
+            "id": note.note_id,
+            "state": note.state.value,
+            "span": span,
+            "title": title,
+            "symbol_label": symbol_label,
+            "lines_label": lines_label,
+            "upstream": upstream,
+            "parts": parts,
             "badge": _ANNOTATOR_STATE[note.state] if located else "",
             "reader_warning": _READER_STATE.get(note.state, "") if located else "",
-            "problem": problem, "candidates": [f"{c.qualname} ({c.score:.2f})" for c in note.candidates[:3]],
+            "problem": problem,
+            "candidates": [f"{c.qualname} ({c.score:.2f})" for c in note.candidates[:3]],
         }
 
 
@@ -167,40 +203,68 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     orphans = [n for n in analysis.notes if n not in placed and n not in file_level]
     flow = sidecar.data_flow if sidecar else None
     values: dict[str, Any] = {
-        "key": file.key, "path": file.path, "group": file.group, "title": progress.title,
+        "key": file.key,
+        "path": file.path,
+        "group": file.group,
+        "title": progress.title,
         "language": model.language.value if model else "",
-        "source_name": page.source.name, "ref": page.source.ref or "",
+        "source_name": page.source.name,
+        "ref": page.source.ref or "",
         "commit": page.source.commit[:12] if page.source.commit else "",
         "upstream": page.source.blob_url(file.path),
         "lead": notes.prose(_first_paragraph(sidecar.overview)) if sidecar and sidecar.overview else "",
-        "line_count": model.line_count if model else "–", "note_count": progress.notes,
+        "line_count": model.line_count if model else "–",
+        "note_count": progress.notes,
         "downloads": [{"label": text, "href": relative_url(url, page.prefix + uri)} for text, uri in page.downloads],
-        "status": status_word(progress), "status_class": progress.status.value.replace(" ", "-"),
+        "status": status_word(progress),
+        "status_class": progress.status.value.replace(" ", "-"),
         "priority": progress.priority.value,
-        "coverage": (f"{percent(progress.line_percent)} of lines annotated · {progress.annotated_symbols}/{progress.symbols} symbols"
-                     if progress.pulled else "coverage unknown: code not pulled"),
-        "gaps": _gaps(progress), "problem": page.problem,
+        "coverage": (
+            f"{percent(progress.line_percent)} of lines annotated · {progress.annotated_symbols}/{progress.symbols} symbols"
+            if progress.pulled
+            else "coverage unknown: code not pulled"
+        ),
+        "gaps": _gaps(progress),
+        "problem": page.problem,
         "findings": [f.format() for f in analysis.findings if f.code != "A021"][:50],
         "outline": _outline(analysis),
         "role": notes.prose(sidecar.role) if sidecar and sidecar.role else "",
         "innovations": [notes.prose(item) for item in sidecar.key_innovations] if sidecar else [],
-        "flow": [(k, notes.prose(t)) for k, t in (("Origin", flow.origin), ("Processing", flow.processing),
-                                                 ("Destination", flow.destination)) if t] if flow else [],
+        "flow": [
+            (k, notes.prose(t))
+            for k, t in (("Origin", flow.origin), ("Processing", flow.processing), ("Destination", flow.destination))
+            if t
+        ]
+        if flow
+        else [],
         "file_notes": [notes.view(n) for n in file_level],
         "orphans": [notes.view(n) for n in orphans],
         "takeaways": [notes.prose(t) for t in sidecar.takeaways] if sidecar else [],
-        "next": {"title": page.next_page[0], "href": relative_url(url, page.prefix + page.next_page[1])} if page.next_page else None,
+        "next": {"title": page.next_page[0], "href": relative_url(url, page.prefix + page.next_page[1])}
+        if page.next_page
+        else None,
     }
     description = _TAG.sub("", str(values["lead"]))
     parts = [front_matter(progress.title, " ".join(html.unescape(description).split()), hide=("navigation", "toc"))]
     if model is None:  # the notes without their code: shown, never dropped
-        pseudo = {"first": 1, "last": 0, "anchors": [], "about": True, "segments": [],
-                  "notes": [notes.view(n) for n in analysis.notes if not n.is_file_level]}
-        missing = ('<div class="ann-not-pulled"><p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code>'
-                   " to see the code beside these notes.</p></div>")
-        body = (render("page_header.html", page.overrides, page=values) + missing
-                + render("page_rows.html", page.overrides, page=values, rows=[pseudo])
-                + render("page_footer.html", page.overrides, page=values))
+        pseudo = {
+            "first": 1,
+            "last": 0,
+            "anchors": [],
+            "about": True,
+            "segments": [],
+            "notes": [notes.view(n) for n in analysis.notes if not n.is_file_level],
+        }
+        missing = (
+            '<div class="ann-not-pulled"><p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code>'
+            " to see the code beside these notes.</p></div>"
+        )
+        body = (
+            render("page_header.html", page.overrides, page=values)
+            + missing
+            + render("page_rows.html", page.overrides, page=values, rows=[pseudo])
+            + render("page_footer.html", page.overrides, page=values)
+        )
         parts.append(_html_block(body))
         return RenderedPage("".join(parts), findings=tuple(notes.findings))
     rows = _rows(page, model, placed, notes)
@@ -239,8 +303,11 @@ def _outline(analysis: FileAnalysis) -> list[dict[str, Any]]:
     if analysis.model is None:
         return []
     noted = {n.symbol for n in analysis.notes if n.symbol and n.state is not State.ORPHANED}
-    return [{"anchor": anchor_id(s.qualname), "label": s.qualname, "depth": min(s.qualname.count("."), 3)}
-            for s in analysis.model.symbols if s.qualname in noted]
+    return [
+        {"anchor": anchor_id(s.qualname), "label": s.qualname, "depth": min(s.qualname.count("."), 3)}
+        for s in analysis.model.symbols
+        if s.qualname in noted
+    ]
 
 
 def _search_index(notes: _Notes, page: PageInput, model: SourceModel) -> str:
@@ -273,11 +340,25 @@ def _rows(page: PageInput, model: SourceModel, placed: list[ResolvedNote], notes
         row_notes = [notes.view(n) for n in by_start.get(start, [])]
         segments = []
         for first, last, fold in _segments(model, start, end):
-            lines = [{"number": number, "html": Markup(code[number - 1]),
-                      "anchors": anchors.get(number, []) if number != start else []} for number in range(first, last + 1)]
+            lines = [
+                {
+                    "number": number,
+                    "html": Markup(code[number - 1]),
+                    "anchors": anchors.get(number, []) if number != start else [],
+                }
+                for number in range(first, last + 1)
+            ]
             segments.append({"fold": fold, "lines": lines})
-        rows.append({"first": start, "last": end, "anchors": anchors.get(start, []), "notes": row_notes,
-                     "about": position == 0, "segments": segments})
+        rows.append(
+            {
+                "first": start,
+                "last": end,
+                "anchors": anchors.get(start, []),
+                "notes": row_notes,
+                "about": position == 0,
+                "segments": segments,
+            }
+        )
     return rows
 
 
@@ -300,8 +381,11 @@ def _segments(model: SourceModel, start: int, end: int) -> list[tuple[int, int, 
             length = last - number + 1
             if length >= (FOLD_FROM if kind == "comment" else FOLD_IMPORTS_FROM):
                 text = model.lines[number - 1 : last]
-                what = "licence header" if kind == "comment" and any("licen" in t.lower() for t in text) else \
-                    ("comments" if kind == "comment" else "imports")
+                what = (
+                    "licence header"
+                    if kind == "comment" and any("licen" in t.lower() for t in text)
+                    else ("comments" if kind == "comment" else "imports")
+                )
                 out.append((number, last, f"{length} lines of {what} (L{number}–{last})"))
                 number = last + 1
                 continue

@@ -21,8 +21,12 @@ LABELS = {
     "step_notes": f"Step notes for functions of {LONG_FUNCTION}+ lines",
 }
 SHORT = {
-    "overview": "overview", "role": "role in the pipeline", "key_innovations": "key innovations",
-    "data_flow": "data flow", "takeaways": "key takeaways", "what_why_how": "what / why / how",
+    "overview": "overview",
+    "role": "role in the pipeline",
+    "key_innovations": "key innovations",
+    "data_flow": "data flow",
+    "takeaways": "key takeaways",
+    "what_why_how": "what / why / how",
     "step_notes": "step notes",
 }
 assert set(LABELS) == set(CHECKLIST_KEYS) == set(SHORT)
@@ -60,17 +64,28 @@ def next_steps(report: ProgressReport) -> list[str]:
 def file_data(f: FileProgress, file: LockedFile | None = None) -> dict[str, Any]:
     line_percent, symbol_percent = f.line_percent, f.symbol_percent
     return {
-        "key": f.key, "path": f.path, "source": f.source, "title": f.title, "group": f.group,
+        "key": f.key,
+        "path": f.path,
+        "source": f.source,
+        "title": f.title,
+        "group": f.group,
         "page": page_url(file) if file is not None else f"files/{f.key}/",
-        "status": f.status.value, "priority": f.priority.value, "pulled": f.pulled,
-        "lines": f.lines, "covered_lines": f.covered_lines,
+        "status": f.status.value,
+        "priority": f.priority.value,
+        "pulled": f.pulled,
+        "lines": f.lines,
+        "covered_lines": f.covered_lines,
         "line_percent": None if line_percent is None else round(line_percent, 1),
-        "symbols": f.symbols, "annotated_symbols": f.annotated_symbols,
+        "symbols": f.symbols,
+        "annotated_symbols": f.annotated_symbols,
         "symbol_percent": None if symbol_percent is None else round(symbol_percent, 1),
-        "notes": f.notes, "states": {state.value: count for state, count in f.states}, "unpinned": f.unpinned,
+        "notes": f.notes,
+        "states": {state.value: count for state, count in f.states},
+        "unpinned": f.unpinned,
         "words": f.words,
         "checklist": [{"key": i.key, "label": label(i), "ok": i.ok, "detail": list(i.detail)} for i in f.checklist],
-        "missing": [i.key for i in f.missing], "uncovered": list(f.uncovered),
+        "missing": [i.key for i in f.missing],
+        "uncovered": list(f.uncovered),
         "review": [{"note": n, "state": s.value, "reason": r} for n, s, r in f.review],
     }
 
@@ -87,8 +102,15 @@ def report_data(report: ProgressReport) -> dict[str, Any]:
     for name, commit in report.commits:
         part = report.of_source(name)
         part_coverage = part.line_coverage_percent
-        sources.append({"name": name, "commit": commit, "files_total": len(part.files), "files_complete": part.complete,
-                        "line_coverage_percent": None if part_coverage is None else round(part_coverage, 1)})
+        sources.append(
+            {
+                "name": name,
+                "commit": commit,
+                "files_total": len(part.files),
+                "files_complete": part.complete,
+                "line_coverage_percent": None if part_coverage is None else round(part_coverage, 1),
+            }
+        )
     return {
         "format": 2,
         "sources": sources,

@@ -19,8 +19,14 @@ PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 def environment(overrides: tuple[str, ...] = ()) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(directory) for directory in overrides]
     loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
 
 
 def render(name: str, overrides: tuple[str, ...] = (), **values: object) -> str:

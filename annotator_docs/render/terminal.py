@@ -19,15 +19,27 @@ def status_table(report: ProgressReport, color: bool = False) -> str:
         part = report.of_source(name)
         if not part.files:
             continue
-        rows = [(terminal_safe(f.key), status_word(f), f.priority.value, str(f.lines) if f.pulled else "-",
-                 percent(f.line_percent) if f.pulled else "-",
-                 f"{f.annotated_symbols}/{f.symbols}" if f.pulled else "-", str(f.notes), str(len(f.review)),
-                 ", ".join(i.key for i in f.missing) or "-") for f in part.files]
+        rows = [
+            (
+                terminal_safe(f.key),
+                status_word(f),
+                f.priority.value,
+                str(f.lines) if f.pulled else "-",
+                percent(f.line_percent) if f.pulled else "-",
+                f"{f.annotated_symbols}/{f.symbols}" if f.pulled else "-",
+                str(f.notes),
+                str(len(f.review)),
+                ", ".join(i.key for i in f.missing) or "-",
+            )
+            for f in part.files
+        ]
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
         if out:
             out.append("")
         pin = f" @ {commit[:12]}" if commit else ""
-        out.append(f"{name}{pin}: {part.complete} of {len(part.files)} complete; line coverage {percent(part.line_coverage_percent, 1)}")
+        out.append(
+            f"{name}{pin}: {part.complete} of {len(part.files)} complete; line coverage {percent(part.line_coverage_percent, 1)}"
+        )
         out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         for f, row in zip(part.files, rows):
             cells = [c.ljust(w) if i != 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
@@ -35,10 +47,14 @@ def status_table(report: ProgressReport, color: bool = False) -> str:
             out.append("  ".join(cells).rstrip())
     out.append("")
     if report.pulled:
-        out.append(f"{report.complete} of {len(report.files)} files complete; line coverage {percent(report.line_coverage_percent, 1)}")
+        out.append(
+            f"{report.complete} of {len(report.files)} files complete; line coverage {percent(report.line_coverage_percent, 1)}"
+        )
     else:
-        out.append(f"{report.complete} of {len(report.files)} files complete; code not pulled: coverage unknown "
-                   "(run `annotator snapshot pull`)")
+        out.append(
+            f"{report.complete} of {len(report.files)} files complete; code not pulled: coverage unknown "
+            "(run `annotator snapshot pull`)"
+        )
     steps = next_steps(report)
     if steps:
         out.append("next: " + terminal_safe(steps[0]))

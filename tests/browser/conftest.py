@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import os
 import http.server
+import os
 import shutil
 import socketserver
 import subprocess
@@ -20,7 +20,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil
 ARTIFACTS = REPO / "test-artifacts"
 
 
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not CHROMIUM:
@@ -29,8 +28,15 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
     }
 
 
@@ -38,9 +44,11 @@ def browser_type_launch_args(browser_type_launch_args):
 def built_site(tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("browser") / "project"
     shutil.copytree(FIXTURE_PROJECT, project)
-    palette = ("  palette:\n"
-               "    - scheme: default\n      toggle: {icon: material/weather-night, name: Switch to dark mode}\n"
-               "    - scheme: slate\n      toggle: {icon: material/weather-sunny, name: Switch to light mode}\n")
+    palette = (
+        "  palette:\n"
+        "    - scheme: default\n      toggle: {icon: material/weather-night, name: Switch to dark mode}\n"
+        "    - scheme: slate\n      toggle: {icon: material/weather-sunny, name: Switch to light mode}\n"
+    )
     write_site(project, features="navigation.instant", extra=palette)
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

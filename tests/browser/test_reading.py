@@ -7,12 +7,12 @@ request leaves localhost, and that a page prints with every line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import http.server
 import io
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
@@ -35,8 +35,13 @@ SIZES = [*DESKTOP, (375, 800)]
 @pytest.fixture(scope="session")
 def real_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("real-site") / "site"
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)], cwd=REPO,
-                            capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     return site
 
@@ -48,10 +53,8 @@ def real_url(real_site):
             pass
 
         def handle(self):
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 super().handle()
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(real_site)))
     server.daemon_threads = True
@@ -97,7 +100,10 @@ def test_no_code_line_is_cut_long_lines_wrap_instead(page, real_url, path, size)
     hidden = page.evaluate("""() => [...document.querySelectorAll('.ann-code, .ann-code pre, .ann-code code')]
         .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1).length""")
     assert hidden == 0  # no sideways scroll inside the code either
-    wrapped = page.evaluate("() => [...document.querySelectorAll('.ann-line')].filter(l => l.getClientRects()[0] && l.getBoundingClientRect().height > 30).length")
+    wrapped = page.evaluate(
+        "() => [...document.querySelectorAll('.ann-line')]"
+        ".filter(l => l.getClientRects()[0] && l.getBoundingClientRect().height > 30).length"
+    )
     if size[0] == 375:
         assert wrapped > 0  # long lines soft-wrap on a phone (with a continuation mark)
     assert page.evaluate("window.scrollX") == 0 and page.evaluate("document.documentElement.scrollWidth") <= size[0] + 1
@@ -200,7 +206,8 @@ def test_a_diagram_in_a_note_is_drawn_at_a_readable_size_and_opens_full_size(pag
     box = page.locator("#note-main .ann-mermaid, #note-main .ann-diagram").first
     box.scroll_into_view_if_needed()
     page.wait_for_selector("#note-main .ann-diagram svg", timeout=15000)
-    sizes = page.evaluate("""() => [...document.querySelectorAll('#note-main .ann-diagram svg text, #note-main .ann-diagram svg .nodeLabel')]
+    sizes = page.evaluate("""() => [...document.querySelectorAll('#note-main .ann-diagram svg text')]
+        .concat([...document.querySelectorAll('#note-main .ann-diagram svg .nodeLabel')])
         .map(t => t.getBoundingClientRect().height).filter(h => h > 0)""")
     assert sizes and min(sizes) >= 8, sizes  # labels stay readable (the first edition drew 5 px)
     if page.locator("#note-main .ann-expand").count():
@@ -215,15 +222,23 @@ def test_the_pipeline_diagram_is_readable_and_links_to_pages(page, real_url):
     page.goto(real_url + "/pipeline/")
     page.locator(".ann-mermaid, .ann-diagram").first.scroll_into_view_if_needed()
     page.wait_for_selector(".ann-diagram svg", timeout=15000)
-    labels = page.evaluate("() => [...document.querySelectorAll('.ann-diagram svg .nodeLabel')].map(t => t.getBoundingClientRect().height)")
+    labels = page.evaluate(
+        "() => [...document.querySelectorAll('.ann-diagram svg .nodeLabel')].map(t => t.getBoundingClientRect().height)"
+    )
     assert labels and min(labels) >= 9
-    links = page.evaluate("() => [...document.querySelectorAll('.ann-diagram svg a')].map(a => a.getAttribute('href') || a.getAttribute('xlink:href'))")
+    links = page.evaluate(
+        "() => [...document.querySelectorAll('.ann-diagram svg a')]"
+        ".map(a => a.getAttribute('href') || a.getAttribute('xlink:href'))"
+    )
     assert any("files/src/open_r1/grpo.py" in (href or "") for href in links), links
 
 
 def test_no_request_leaves_localhost(page, real_url):
     outside = []
-    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith((real_url, "data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda request: outside.append(request.url) if not request.url.startswith((real_url, "data:", "blob:")) else None,
+    )
     for path in (GRPO, "/pipeline/", TRAINER, "/glossary/", "/progress/"):
         page.goto(real_url + path)
         page.mouse.wheel(0, 4000)
@@ -239,10 +254,8 @@ def test_a_first_visit_is_light_and_quick(page, real_url, browser):
     transferred = {}
 
     def measure(response):
-        try:
+        with contextlib.suppress(Exception):
             transferred[response.url] = len(gzip.compress(response.body(), 6))
-        except Exception:  # noqa: BLE001 - redirects and aborted requests have no body
-            pass
 
     page.on("response", measure)
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -267,8 +280,10 @@ def test_search_lands_on_a_note_by_its_title(page, real_url):
     page.fill(".md-search__input", "Group-relative advantages")
     page.wait_for_selector(".md-search-result__item a", timeout=15000)
     links = page.eval_on_selector_all(".md-search-result__item:first-child a", "els => els.map(a => a.getAttribute('href'))")
-    assert any(href.split("?")[0].endswith("files/trl/trl/trainer/grpo_trainer.py/") and href.endswith("#note-advantages")
-               for href in links[:2]), links
+    assert any(
+        href.split("?")[0].endswith("files/trl/trl/trainer/grpo_trainer.py/") and href.endswith("#note-advantages")
+        for href in links[:2]
+    ), links
     excerpt = page.inner_text(".md-search-result__item")
     assert "upstream" not in excerpt and "intact" not in excerpt
 
