@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -335,6 +337,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .new import new_site
+
+    if args.from_git and args.from_dir:
+        fail("C002", "give --from-git or --from-dir, not both")
+    site = new_site(
+        Path(args.dir),
+        repository=args.repo,
+        commit=args.commit,
+        files=list(args.files),
+        from_git=Path(args.from_git) if args.from_git else None,
+        from_dir=Path(args.from_dir) if args.from_dir else None,
+        site_repository=args.site_repo,
+        progress=_say,
+    )
+    where = os.path.relpath(site.root)
+    print(f"created {where}: {len(site.source.files)} file(s) of {site.source.repository} at {(site.source.commit or '')[:12]}")
+    print(f"next: cd {shlex.quote(where)} && make serve   (then write notes in annotations/, and the page shows them on save)")
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build_site_atomically
 
@@ -447,6 +470,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--badge", metavar="FILE", help="also write a shields.io endpoint JSON")
     status.set_defaults(func=cmd_status)
 
+    new = commands.add_parser("new", help="start a site: mkdocs.yml, a lock with hashes, scaffolded sidecars, docs")
+    new.add_argument("dir", help="the folder to create (must not exist, or be empty)")
+    new.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the GitHub repository to annotate")
+    new.add_argument("--commit", required=True, metavar="SHA_OR_TAG", help="a full SHA, or a tag resolved with --from-git")
+    new.add_argument("files", nargs="*", metavar="FILE", help="paths in that repository to lock and scaffold")
+    new.add_argument("--from-git", metavar="DIR", help="read the files from this clone or mirror (no network)")
+    new.add_argument("--from-dir", metavar="DIR", help="read the files from this working tree")
+    new.add_argument("--site-repo", metavar="OWNER/NAME", help="this site's own repository (repo_url, edit links)")
+    new.set_defaults(func=cmd_new)
+
     build = commands.add_parser("build", help="mkdocs build into a fresh folder, swapped in only when it succeeds")
     build.add_argument(
         "--strict", action="store_true", help="fail on warnings (mkdocs --strict: the same rule as check --strict)"
@@ -472,7 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # `annotator new DIR --repo R --commit C FILE…`: files after the options are still files
+            if getattr(args, "func", None) is not cmd_new or any(item.startswith("-") for item in extra):
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.files = [*args.files, *extra]
     except SystemExit as exit:
         return int(exit.code or 0) and 2
     try:

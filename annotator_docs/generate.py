@@ -17,7 +17,7 @@ from .engine import Engine
 from .findings import Finding, fail, failing
 from .paths import writable_dir, write_atomic
 from .project import Project
-from .site import ASSET_DIR, ASSETS, SiteBuilder, asset_bytes
+from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuilder, asset_bytes
 
 MANIFEST = ".annotator-manifest.json"
 
@@ -49,7 +49,7 @@ def generate(
         uri[len(prefix) :] if uri.startswith(prefix) else uri: page.inline().encode("utf-8") for uri, page in build.pages.items()
     }
     wanted.update({name: text.encode("utf-8") for name, text in build.data.items()})
-    wanted.update({f"{ASSET_DIR}/{name}": asset_bytes(name) for name in ASSETS})
+    wanted.update({f"{ASSET_DIR}/{name}": asset_bytes(name) for name in (*ASSETS, *VENDOR)})
     previous = _manifest(out_dir)
     for relative in wanted:
         target = out_dir / relative
@@ -71,11 +71,22 @@ def generate(
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
             removed += 1
+            _prune_empty_parents(stale.parent, out_dir)
     write_atomic(
         out_dir / MANIFEST,
         (json.dumps({"written_by": "annotator generate", "files": sorted(wanted)}, indent=1) + "\n").encode("utf-8"),
     )
     return Generated(written, unchanged, removed)
+
+
+def _prune_empty_parents(folder: Path, out_dir: Path) -> None:
+    """Remove the folders a removed page leaves empty (never ``out_dir`` itself, never a non-empty one)."""
+    while folder != out_dir and out_dir in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or not ours to remove
+            return
+        folder = folder.parent
 
 
 def _prefix(out_dir: Path, docs_dir: Path) -> str:

@@ -29,12 +29,11 @@ from .lock import DEFAULT_LOCK
 from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
-from .site import ASSET_DIR, ASSETS, SiteBuild, SiteBuilder, asset_bytes
+from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
 REFERENCES = "annotator_docs.references"
-VENDOR = ("vendor/mermaid.min.js", "vendor/mermaid.LICENSE")
 
 
 class AnnotatorConfig(Config):
@@ -119,6 +118,8 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # The references extension positions its findings in the page being converted.
         config.mdx_configs.setdefault(REFERENCES, {})["page"] = f"{Path(config.docs_dir).name}/{page.file.src_uri}"
         page._ann_converted = None
+        if self.build is not None and page.file.src_uri in self.build.pages:
+            page.edit_url = self._sidecar_edit_url(page.file.src_uri, config)
         if getattr(self, "command", "") != "serve" or self.build is None or page.file.src_uri in self.build.pages:
             return markdown
         # `mkdocs serve` converts every page again on each save; a hand-written page whose text, links'
@@ -130,6 +131,30 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             page._ann_converted = cached
             return ""
         return markdown
+
+    def _sidecar_edit_url(self, uri: str, config: Any) -> str | None:
+        """ "Edit this page" on a file's page opens its sidecar: `edit_uri` points into the docs folder
+        (`edit/main/docs/`), so the sidecar is the same base with `annotations/...` in place of `docs/`.
+        None (no button) for the dashboard, or when the edit URI does not end with the docs folder."""
+        from .layout import FILES, SIDECAR_SUFFIX
+
+        repo_url, edit_uri = config.get("repo_url"), config.get("edit_uri")
+        if not repo_url or not edit_uri or config.get("edit_uri_template") or not uri.startswith(f"{FILES}/"):
+            return None
+        file = self.builder.engine.project.lock.file(uri[len(FILES) + 1 : -len(".md")])
+        project = self.builder.engine.project
+        try:
+            docs = Path(config.docs_dir).resolve().relative_to(project.root.resolve()).as_posix() + "/"
+            annotations = project.annotations_dir.resolve().relative_to(project.root.resolve()).as_posix()
+        except ValueError:
+            return None
+        if file is None or not edit_uri.endswith(docs):
+            return None
+        from urllib.parse import urljoin
+
+        base = edit_uri[: -len(docs)]
+        root = str(repo_url) if str(repo_url).endswith("/") else f"{repo_url}/"
+        return urljoin(root, f"{base}{annotations}/{file.key}{SIDECAR_SUFFIX}")
 
     def on_pre_build(self, *, config: Any) -> None:
         # Build before mkdocs cleans site_dir: a strict build that is going to fail fails here,

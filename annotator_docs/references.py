@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import logging
+import posixpath
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from markdown import Extension, Markdown
 from markdown.blockprocessors import BlockProcessor
+from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 
@@ -308,12 +310,47 @@ class _DiagramLinks(Preprocessor):
         return out
 
 
+_ANCHOR_HREF = re.compile(r'(<a\b[^>]*?\shref=")([^"]*)(")')
+
+
+class _ZensicalPageLinks(Postprocessor):
+    """Zensical resolves every relative link of a page as a Markdown link, relative to the page's
+    *source* file, raw HTML included; the engine's pages carry links relative to the page's URL
+    (what mkdocs serves unchanged). Under Zensical, this turns each into the source-relative form:
+    from ``files/a/b.py.md`` (URL ``files/a/b.py/``) ``../c.py/`` becomes ``c.py/``."""
+
+    def __init__(self, md: Markdown, extension: ReferencesExtension) -> None:
+        super().__init__(md)
+        self.extension = extension
+
+    def run(self, text: str) -> str:
+        generated = 'class="ann-page-part"' in text or 'class="ann-dashboard-summary"' in text  # a file page, the dashboard
+        if not generated or self.extension.builder() != "zensical":
+            return text
+        page = self.extension.docs_page()
+        name = page.rsplit("/", 1)[-1]
+        if not name.endswith(".md") or name == "index.md":
+            return text  # an index page's URL is its source folder: the two forms agree
+        name = name[: -len(".md")]
+
+        def source_relative(match: re.Match[str]) -> str:
+            href = html.unescape(match.group(2))
+            if not href or href.startswith(("#", "/")) or "://" in href or href.startswith(("mailto:", "data:")):
+                return match.group(0)
+            path, hash_mark, fragment = href.partition("#")
+            converted = posixpath.normpath(f"{name}/{path}") + ("/" if path.endswith("/") else "")
+            return match.group(1) + html.escape(converted + hash_mark + fragment, quote=True) + match.group(3)
+
+        return _ANCHOR_HREF.sub(source_relative, text)
+
+
 class ReferencesExtension(Extension):
     def __init__(self, **kwargs: Any) -> None:
         self.config = {
             "engine": ["", "the annotator engine (the plugin passes its own; a None default would be read as a bool)"],
             "root": [".", "project root (when no engine is given)"],
             "page": ["", "the page being converted, for positions in messages (the plugin sets it)"],
+            "prefix": ["", "where `annotator generate` put the pages inside the docs (`annotated/` for --out docs/annotated)"],
         }
         super().__init__(**kwargs)
         self._engine: Engine | None = self.getConfig("engine") or None
@@ -348,7 +385,8 @@ class ReferencesExtension(Extension):
 
     def _site(self) -> tuple[Any, dict[str, Any]]:
         if self._index is None:
-            self._index = self.engine.site_index()
+            prefix = self.getConfig("prefix") or ""
+            self._index = self.engine.site_index(prefix if not prefix or prefix.endswith("/") else prefix + "/")
         return self._index
 
     def link(self, href: str) -> str | None:
@@ -358,13 +396,29 @@ class ReferencesExtension(Extension):
         index, models = self._site()
         found = index.reference(href)
         if found is None:
-            return None
+            return self._generated_page_link(href, index.prefix)
         reference = Reference(self.page_name(), 1, 1, "link", href)
         for finding in resolve(reference, index, models)[1]:
             log.warning(finding.format())
         from .layout import page_uri
 
-        return "/" + page_uri(found[0], found[1], index.prefix)
+        return self.md_href(page_uri(found[0], found[1], index.prefix))
+
+    def _generated_page_link(self, href: str, prefix: str) -> str | None:
+        """A link such as ``progress.md`` to a page the engine generates: with the plugin it sits at the
+        docs root, after ``annotator generate --out docs/annotated`` under ``annotated/``, so the same
+        hand-written link works on both paths."""
+        if not prefix:
+            return None
+        from posixpath import dirname, join, normpath
+
+        from .site import PROGRESS_PAGE
+
+        path, _, fragment = href.partition("#")
+        target = normpath(join(dirname(self.docs_page()), path)) if path else ""
+        if target != PROGRESS_PAGE:
+            return None
+        return self.md_href(prefix + target + (f"#{fragment}" if fragment else ""))
 
     def diagram_link(self, href: str) -> str | None:
         """A reference in a diagram: relative to this page (diagrams are raw HTML: nothing else rewrites them)."""
@@ -376,15 +430,53 @@ class ReferencesExtension(Extension):
             return None
         for finding in resolve(Reference(self.page_name(), 1, 1, "link", href), index, models)[1]:
             log.warning(finding.format())
-        from .layout import page_uri, relative_url, url_of
+        from .layout import page_uri
 
-        page = self.getConfig("page")
-        source = page.split("/", 1)[1] if "/" in page else page  # "docs/pipeline.md" -> "pipeline.md"
-        return (
-            relative_url(url_of(source), page_uri(found[0], found[1], index.prefix))
-            if source
-            else "/" + page_uri(found[0], found[1])
-        )
+        return self.raw_href(page_uri(found[0], found[1], index.prefix))
+
+    def builder(self) -> str:
+        md = getattr(self, "_md", None)
+        return "zensical" if md is not None and "rendering_context" in md.preprocessors else "mkdocs"
+
+    def docs_page(self) -> str:
+        """The page being converted, relative to the docs (``guide/annotating.md``), or "" when unknown.
+
+        The plugin says it in the ``page`` option; a plain mkdocs (or ProperDocs) build without the
+        plugin is read from the link processor mkdocs registers on each page's Markdown instance."""
+        page = str(self.getConfig("page") or "")
+        if page:
+            return page.split("/", 1)[1] if "/" in page else page  # "docs/pipeline.md" -> "pipeline.md"
+        md = getattr(self, "_md", None)
+        if md is None:
+            return ""
+        if "relpath" in md.treeprocessors:  # mkdocs, ProperDocs
+            return str(getattr(getattr(md.treeprocessors["relpath"], "file", None), "src_uri", "") or "")
+        if "rendering_context" in md.preprocessors:  # Zensical
+            return str(getattr(getattr(md.preprocessors["rendering_context"], "page", None), "path", "") or "")
+        return ""
+
+    def md_href(self, uri: str) -> str:
+        """A Markdown link to a docs ``uri``: relative to this page when it is known (what every builder
+        resolves and checks), else docs-root absolute (mkdocs' ``absolute_links: relative_to_docs``)."""
+        from posixpath import dirname, relpath
+
+        page = self.docs_page()
+        if not page:
+            return "/" + uri
+        path, _, fragment = uri.partition("#")
+        return relpath(path, dirname(page) or ".") + (f"#{fragment}" if fragment else "")
+
+    def raw_href(self, uri: str) -> str:
+        """A link to a docs ``uri`` for raw HTML (excerpt captions, diagrams), which no builder rewrites:
+        relative to the page, so it works under any site path."""
+        from .layout import relative_url, url_of
+
+        page = self.docs_page()
+        if not page:
+            return "/" + url_of(uri)
+        if self.builder() == "zensical":  # it resolves links in raw HTML too, as Markdown links
+            return self.md_href(uri)
+        return relative_url(url_of(page), uri)
 
     def excerpt_html(self, reference: Reference) -> str:
         """The excerpt as HTML, memoised in the engine's cache (a long serve session renders it once)."""
@@ -392,7 +484,7 @@ class ReferencesExtension(Extension):
         engine = self.engine
         found = index.reference(reference.target)
         model = models.get(found[0].key) if found else None
-        key = engine.cache.key("excerpt", repr(reference), index.digest, model.sha256 if model else "-")
+        key = engine.cache.key("excerpt", repr(reference), self.docs_page(), index.digest, model.sha256 if model else "-")
         cached: tuple[str, tuple[Finding, ...]] | None = engine.cache.recall("excerpt", key)
         if cached is None:
             cached = self._excerpt_html(reference)
@@ -430,10 +522,10 @@ class ReferencesExtension(Extension):
             if resolved.state is State.INTACT
             else f' <span class="ann-badge ann-badge-{resolved.state.value}">{resolved.state.value}</span>'
         )
-        target = html.escape(page_uri(file, resolved.symbol or "", index.prefix))
+        target = html.escape(self.raw_href(page_uri(file, resolved.symbol or "", index.prefix)))
         counter = f"counter-reset: ann-line {span.start - 1}"
         figure = (
-            f'<figure class="ann-excerpt"><figcaption><a href="/{target}">'
+            f'<figure class="ann-excerpt"><figcaption><a href="{target}">'
             f"{label}</a> · {where}{pin}"
             + (f' · <a href="{html.escape(upstream)}">upstream</a>' if upstream else "")
             + state
@@ -443,11 +535,14 @@ class ReferencesExtension(Extension):
         return figure, tuple(findings)
 
     def extendMarkdown(self, md: Markdown) -> None:
+        self._md = md
+        self._seen = {}  # a builder may keep one extension for every page (Zensical does)
         md.parser.blockprocessors.register(_Excerpts(md.parser, self), "annotator_excerpts", 105)
         md.preprocessors.register(_DiagramLinks(md, self), "annotator_diagram_links", 40)  # before fences are stashed
         md.treeprocessors.register(
             _Links(md, self), "annotator_references", 8
         )  # after inline links exist, before mkdocs checks them (0)
+        md.postprocessors.register(_ZensicalPageLinks(md, self), "annotator_zensical_links", 5)  # after raw HTML is back
         md.registerExtension(self)
 
 

@@ -25,7 +25,8 @@ from .render.links import SiteIndex, resolver_for
 from .render.markdown import NoteRenderer
 from .render.page import PageInput, RenderedPage, render_file_page
 
-ASSETS = ("annotator.css", "annotator.js")
+ASSETS = ("annotator.css", "annotator.js")  # listed in extra_css / extra_javascript
+VENDOR = ("vendor/mermaid.min.js", "vendor/mermaid.LICENSE")  # loaded by annotator.js when a diagram scrolls into view
 ASSET_DIR = "assets/annotator"
 PARALLEL_PAGES_FROM = 16
 PROGRESS_PAGE = "progress.md"
@@ -93,7 +94,7 @@ class SiteBuilder:
             if text is None:
                 text = annotate_file(item.analysis, lock, self.site_url).text
                 self.engine.cache.remember("download", key, text)
-            out[annotated_uri(item.analysis.file, self.prefix)] = text
+            out[annotated_uri(item.analysis.file)] = text  # data lands relative to the output, like the pages
         return out
 
     def _pages(

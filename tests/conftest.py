@@ -115,3 +115,29 @@ def write_site(project: Path, *, features: str = "", extra: str = "") -> Path:
     if not (project / "docs/index.md").exists():
         (project / "docs/index.md").write_text("# Fixture\n\n[The trainer](files/trainer/train_grpo.py.md)\n")
     return project
+
+
+@pytest.fixture(scope="session")
+def fixture_builds(tmp_path_factory):
+    """The fixture project built by each builder (tests/builders.py), once per session."""
+    from .builders import build_three_ways
+
+    project = tmp_path_factory.mktemp("builders") / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    write_site(project)
+    return build_three_ways(project, tmp_path_factory.mktemp("fixture-builds"))
+
+
+@pytest.fixture(scope="session")
+def real_builds(tmp_path_factory):
+    """This repository's site built by each builder, once per session (needs the snapshot)."""
+    from .builders import build_three_ways
+
+    if not real_snapshot_present():
+        pytest.skip("the snapshot is not pulled (annotator snapshot pull)")
+    project = tmp_path_factory.mktemp("real") / "project"
+    project.mkdir()
+    for part in ("mkdocs.yml", "docs", "annotations", "source_snapshot"):
+        source = REPO / part
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / part)
+    return build_three_ways(project, tmp_path_factory.mktemp("real-builds"))

@@ -105,3 +105,55 @@ def elements(page_html: str, tag: str) -> list[dict[str, str]]:
 
     _Collect().feed(page_html)
     return found
+
+
+class _LinksAndIds(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            elif name == "href" and value and tag == "a":
+                self.hrefs.append(value)
+
+
+def broken_links(site_dir) -> list[str]:
+    """Every link of a built site that leads nowhere: a page that is not there, a fragment with no
+    element of that id, or a root-absolute path (it breaks when the site is hosted under a path).
+    External links and the search page's own links are not followed."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    site = Path(site_dir)
+    pages: dict[Path, _LinksAndIds] = {}
+    for page in site.rglob("*.html"):
+        parser = _LinksAndIds()
+        parser.feed(page.read_text("utf-8"))
+        pages[page.resolve()] = parser
+    problems = []
+    for page, parsed in sorted(pages.items()):
+        where = page.relative_to(site.resolve()).as_posix()
+        if where == "404.html":  # served at any path, so the theme links it from the site's root on purpose
+            continue
+        for href in sorted(set(parsed.hrefs)):
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+                continue
+            if parts.path.startswith("/"):
+                problems.append(f"{where}: root-absolute link {href}")
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if target not in pages:
+                if not target.is_file():
+                    problems.append(f"{where}: {href} -> no such page")
+                continue
+            fragment = unquote(parts.fragment)
+            if fragment and fragment not in pages[target].ids:
+                problems.append(f"{where}: {href} -> no element #{fragment}")
+    return problems

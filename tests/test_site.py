@@ -163,7 +163,7 @@ def test_generate_writes_pages_and_assets_only_when_changed(project_dir, tmp_pat
     assert (out / "progress.json").is_file() and " 0 unchanged" in err
     code, _, err = run("--root", project_dir, "generate", "--out", out)
     # 5 pages, the dashboard, progress.json, 5 annotated sources and 2 assets
-    assert code == 0 and err.splitlines()[-1].startswith("0 file(s) written, 14 unchanged")
+    assert code == 0 and err.splitlines()[-1].startswith("0 file(s) written, 16 unchanged")
 
 
 def test_generate_never_touches_a_file_it_did_not_write(project_dir, tmp_path, run):
@@ -310,3 +310,34 @@ def test_search_indexes_the_code_when_asked(project_dir):
     assert word in " ".join(doc["text"] for doc in _indexed(project_dir / "site", "files/trainer/train_grpo.py/"))
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
     assert_every_line_once(page, (project_dir / "src/trainer/train_grpo.py").read_text().splitlines())
+
+
+def test_a_theme_custom_dir_overrides_a_page_template_and_sets_edit_links(project_dir):
+    # mkdocs' convention for theme overrides: <custom_dir>/annotator/page_footer.html replaces ours
+    overrides = project_dir / "overrides" / "annotator"
+    overrides.mkdir(parents=True)
+    (overrides / "page_footer.html").write_text(
+        '<footer class="ann-footer"><p class="house-footer">Reviewed by {{ page.title }}</p></footer>\n'
+    )
+    write_site(
+        project_dir,
+        features="content.action.edit",
+        extra="  custom_dir: overrides\nrepo_url: https://github.com/acme/notes\nedit_uri: edit/main/docs/\n",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
+    footers = [e for e in elements(page, "p") if e.get("class") == "house-footer"]
+    assert len(footers) == 1 and "Key takeaways" not in page
+    edits = [e["href"] for e in elements(page, "a") if "edit" in e.get("href", "")]
+    assert edits == ["https://github.com/acme/notes/edit/main/annotations/trainer/train_grpo.py.yaml"]
+    home = (project_dir / "site/index.html").read_text()
+    assert "https://github.com/acme/notes/edit/main/docs/index.md" in [e.get("href") for e in elements(home, "a")]
+    progress = (project_dir / "site/progress/index.html").read_text()
+    assert not [e for e in elements(progress, "a") if "/edit/" in e.get("href", "")]  # generated: nothing to edit

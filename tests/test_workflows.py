@@ -64,8 +64,9 @@ def test_only_the_deploy_job_can_write_pages():
         "annotator snapshot pull",
         "annotator check --strict",
         "make test",
-        "mkdocs build --strict",
+        "annotator build --strict",  # into a fresh folder, swapped in only when complete
         "GITHUB_STEP_SUMMARY",
+        "120000",  # the symbolic-link check
     ):
         assert command in steps
 
@@ -74,3 +75,24 @@ def test_pre_commit_files_validate():
     for command, path in (("validate-manifest", ".pre-commit-hooks.yaml"), ("validate-config", ".pre-commit-config.yaml")):
         result = subprocess.run([str(BIN / "pre-commit"), command, str(REPO / path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_pre_commit_hook_runs_what_ci_runs():
+    """One meaning of strict: the hook, the workflow and the docs' table all run `annotator check --strict`."""
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    hook = next(h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "annotator-check")
+    assert hook["entry"] == ".venv/bin/annotator check --strict" and hook["pass_filenames"] is False
+    published = next(h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text()) if h["id"] == "annotator-check")
+    assert published["entry"] == "annotator check --strict"
+    workflow = (REPO / ".github/workflows/site.yml").read_text()
+    assert "annotator check --strict --format github" in workflow
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_cache_is_shared_between_pull_requests_and_the_deploy(path):
+    """A pull request's job runs contributors' code; a cache it could write would reach main's
+    deploy. No workflow restores or saves one (actions/cache, setup-python's `cache:`)."""
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            assert not step.get("uses", "").startswith(("actions/cache@", "actions/cache/")), step
+            assert "cache" not in (step.get("with") or {}), step

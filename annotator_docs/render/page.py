@@ -331,6 +331,12 @@ def _rows(page: PageInput, model: SourceModel, placed: list[ResolvedNote], notes
     anchors: dict[int, list[str]] = {}
     for symbol in model.symbols:
         anchors.setdefault(symbol.span.start, []).append(anchor_id(symbol.qualname))
+    ranges: dict[int, list[str]] = {}  # "#L10-L20" targets: JS marks the range, without JS (and for link checkers) line 10
+    for note in placed:
+        if note.span and note.span.end != note.span.start:
+            ids = ranges.setdefault(note.span.start, [])
+            if (range_id := f"L{note.span.start}-L{note.span.end}") not in ids:
+                ids.append(range_id)
     by_start: dict[int, list[ResolvedNote]] = {}
     for note in sorted(placed, key=lambda n: (n.span.start, -n.span.end, n.note.index)):  # type: ignore[union-attr]
         by_start.setdefault(note.span.start, []).append(note)  # type: ignore[union-attr]
@@ -345,6 +351,7 @@ def _rows(page: PageInput, model: SourceModel, placed: list[ResolvedNote], notes
                     "number": number,
                     "html": Markup(code[number - 1]),
                     "anchors": anchors.get(number, []) if number != start else [],
+                    "ranges": ranges.get(number, []),
                 }
                 for number in range(first, last + 1)
             ]
