@@ -75,7 +75,7 @@ def _state_findings(note: ResolvedNote, display: str) -> list[Finding]:
 
 def follow_moves(analyses: list[FileAnalysis]) -> list[FileAnalysis]:
     """Orphaned notes whose code (same name, same syntax) now lives in another file of the same source
-    become ``moved`` with ``moved_to``; ``annotator pin --follow`` can then move them. Costs nothing
+    become ``moved`` with ``moved_to``; the finding says which sidecar to move the note into. Costs nothing
     unless a note is orphaned."""
     orphans = [(a, n) for a in analyses for n in a.notes if n.state is State.ORPHANED and n.note.pinned and n.note.symbol]
     if not orphans:
@@ -104,7 +104,7 @@ def follow_moves(analyses: list[FileAnalysis]) -> list[FileAnalysis]:
             f"note `{note.note_id}` {reason}",
             sidecar_path(analysis.file),
             note.note.sidecar_line,
-            hint=f"`annotator pin --follow {note.note_id}` moves the note into that file's sidecar",
+            hint=f"move the note into {sidecar_path(other.file)} (its `symbol` stays `{symbol.qualname}`); then `annotator pin`",
         )
         notes = tuple(moved if n is note else n for n in current.notes)
         findings = (*tuple(f for f in current.findings if f not in note.findings), finding)

@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .findings import fail
 from .paths import writable_dir
 
 LEFTOVER_PREFIXES = (".building-", ".previous-")
@@ -24,7 +23,9 @@ LEFTOVER_PREFIXES = (".building-", ".previous-")
 
 def build_site_atomically(
     root: Path, site_dir: str = "site", strict: bool = False, config: str = "mkdocs.yml", extra: tuple[str, ...] = ()
-) -> Path:
+) -> Path | None:
+    """The site folder once swapped in, or None when mkdocs failed (its messages are on stderr, and
+    the previous site is untouched). A failed strict build is findings, not a crash: exit 1."""
     site = writable_dir(root / site_dir, root, what="site folder")
     parent = site.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +47,7 @@ def build_site_atomically(
     result = subprocess.run(command, cwd=root, check=False)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        fail("C002", f"mkdocs build failed (exit {result.returncode}); {site_dir}/ is left as it was")
+        return None
     previous = parent / f"{site.name}.previous-{os.getpid()}"
     if site.exists():
         os.replace(site, previous)

@@ -363,6 +363,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     root = Path(args.root).absolute() if args.root else Path.cwd()
     site = build_site_atomically(root, args.site_dir, strict=args.strict, config=args.config_file)
+    if site is None:
+        _say(f"the build failed; {args.site_dir}/ is left as it was")
+        return 1
     _say(f"site built into {site}")
     return 0
 

@@ -64,7 +64,7 @@ CODES: dict[str, Code] = _registry(
     ("A021", W, "no fingerprint yet (run `annotator pin`)"),
     ("A022", W, "the note moved (run `annotator pin`)"),
     ("A023", E, "the code was not found: the note is orphaned (the message says why)"),
-    ("A024", W, "the code moved to another file (`annotator pin --follow` moves the note)"),
+    ("A024", W, "the code moved to another file (the hint names the sidecar to move the note into)"),
     ("R001", E, "a link or excerpt names a file that is not in the lock"),
     ("R002", E, "a link or excerpt names an unknown symbol or note"),
     ("R003", W, "an excerpt has no fingerprint yet, or its code changed or moved since it was pinned"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
-from .conftest import edit
+from .conftest import edit, write_site
 
 SIDE = "annotations/trainer/train_grpo.py.yaml"
 
@@ -79,6 +81,12 @@ def test_stray_sidecar_is_reported(run, project_dir):
     shutil.copy(project_dir / SIDE, project_dir / "annotations/trainer/missing.py.yaml")
     code, out, _ = run("--root", project_dir, "check")
     assert code == 1 and "annotations/trainer/missing.py.yaml:1:1: S021" in out
+
+
+def test_a_sidecar_with_the_wrong_extension_is_a_finding_not_ignored(run, project_dir):
+    shutil.move(project_dir / SIDE, project_dir / "annotations/trainer/train_grpo.py.yml")
+    code, out, _ = run("--root", project_dir, "check")
+    assert code == 1 and "annotations/trainer/train_grpo.py.yml:1:1: S022" in out
 
 
 def test_init_scaffolds_every_symbol_and_check_accepts_it(run, project_dir):
@@ -271,3 +279,51 @@ def test_strict_means_the_same_everywhere(run, project_dir, tmp_path):
     code, out, err = run("--root", project_dir, "generate", "--out", tmp_path / "strict", "--strict")
     assert code == 1 and "A021 note `logger` has no fingerprint" in out and "nothing written" in err
     assert not (tmp_path / "strict").exists()
+    # the builds: the same rule, exit 1 (docs/reference/findings.md has the table this checks)
+    write_site(project_dir)
+    env = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}
+    for strict, expected in (((), 0), (("--strict",), 1)):
+        mkdocs = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "-q", *strict], cwd=project_dir, env=env, capture_output=True
+        )
+        assert mkdocs.returncode == expected, mkdocs.stderr
+    assert run("--root", project_dir, "build", "--site-dir", "built")[0] == 0
+    before = sorted(p.relative_to(project_dir / "built") for p in (project_dir / "built").rglob("*"))
+    code, _, err = run("--root", project_dir, "build", "--site-dir", "built", "--strict")
+    assert code == 1 and "the build failed; built/ is left as it was" in err
+    assert sorted(p.relative_to(project_dir / "built") for p in (project_dir / "built").rglob("*")) == before
+    assert [p.name for p in project_dir.iterdir() if p.name.startswith("built.")] == []
+
+
+def test_a_build_killed_part_way_leaves_the_previous_site(run, project_dir):
+    import os
+    import signal
+    import time
+
+    write_site(project_dir)
+    assert run("--root", project_dir, "build")[0] == 0
+    site = project_dir / "site"
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "annotator_docs", "--root", str(project_dir), "build"],
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    written = 0
+    while time.monotonic() < deadline and build.poll() is None:
+        staging = list(project_dir.glob("site.building-*"))
+        written = sum(1 for s in staging for _ in s.rglob("*"))
+        if written > 20:  # mkdocs is writing the new site
+            os.killpg(build.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    build.wait()
+    assert build.returncode == -signal.SIGKILL and written > 20, "the build finished before it could be killed"
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert list(project_dir.glob("site.building-*"))  # the half-written copy was never swapped in
+    assert run("--root", project_dir, "build")[0] == 0
+    assert not list(project_dir.glob("site.building-*")) and (site / "index.html").is_file()

@@ -142,6 +142,11 @@ def test_without_snapshot_pages_show_notes_and_a_panel(project_dir):
     assert "Source not pulled." in page and "annotator snapshot pull" in page
     assert "The tokenizer is a dictionary here" in page
     assert any(f.code == "E001" for f in site.findings)
+    # links to a symbol still land on its note: each noted symbol keeps its anchor, once
+    sidecar = yaml.safe_load((project_dir / "annotations/trainer/train_grpo.py.yaml").read_text())
+    symbols = {n["symbol"] for n in sidecar["notes"] if n.get("symbol")}
+    ids = [e["id"] for e in elements(page, "span") if "ann-anchor" in e.get("class", "")]
+    assert symbols == {"logger", "main", "main.make_prompt"} and sorted(ids) == sorted(symbols)
 
 
 def test_changed_and_orphaned_notes_carry_a_reader_worded_marker(project_dir):

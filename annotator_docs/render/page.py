@@ -247,14 +247,26 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     description = _TAG.sub("", str(values["lead"]))
     parts = [front_matter(progress.title, " ".join(html.unescape(description).split()), hide=("navigation", "toc"))]
     if model is None:  # the notes without their code: shown, never dropped
-        pseudo = {
-            "first": 1,
-            "last": 0,
-            "anchors": [],
-            "about": True,
-            "segments": [],
-            "notes": [notes.view(n) for n in analysis.notes if not n.is_file_level],
-        }
+        # One row per note, each with its symbol's anchor: links to `#GRPOTrainer._compute_loss` from
+        # other pages still land on the note that explains it (and no builder reports a missing anchor).
+        seen: set[str] = set()
+        pseudo_rows = []
+        for note in (n for n in analysis.notes if not n.is_file_level):
+            symbol = note.symbol or note.note.symbol  # without the code nothing is resolved: the path as written
+            anchor = anchor_id(symbol) if symbol else ""
+            pseudo_rows.append(
+                {
+                    "first": 1,
+                    "last": 0,
+                    "anchors": [anchor] if anchor and anchor not in seen else [],
+                    "about": not pseudo_rows,
+                    "segments": [],
+                    "notes": [notes.view(note)],
+                }
+            )
+            seen.add(anchor)
+        if not pseudo_rows:
+            pseudo_rows.append({"first": 1, "last": 0, "anchors": [], "about": True, "segments": [], "notes": []})
         missing = (
             '<div class="ann-not-pulled"><p><strong>Source not pulled.</strong> Run <code>annotator snapshot pull</code>'
             " to see the code beside these notes.</p></div>"
@@ -262,7 +274,7 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
         body = (
             render("page_header.html", page.overrides, page=values)
             + missing
-            + render("page_rows.html", page.overrides, page=values, rows=[pseudo])
+            + render("page_rows.html", page.overrides, page=values, rows=pseudo_rows)
             + render("page_footer.html", page.overrides, page=values)
         )
         parts.append(_html_block(body))
