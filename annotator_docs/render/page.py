@@ -250,7 +250,7 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
         # One row per note, each with its symbol's anchor: links to `#GRPOTrainer._compute_loss` from
         # other pages still land on the note that explains it (and no builder reports a missing anchor).
         seen: set[str] = set()
-        pseudo_rows = []
+        pseudo_rows: list[dict[str, Any]] = []
         for note in (n for n in analysis.notes if not n.is_file_level):
             symbol = note.symbol or note.note.symbol  # without the code nothing is resolved: the path as written
             anchor = anchor_id(symbol) if symbol else ""
