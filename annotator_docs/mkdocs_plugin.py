@@ -75,6 +75,9 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         root = (base / self.config.root) if self.config.root else base
         try:
             project = Project.open(root, (root / self.config.lock) if self.config.lock else root / DEFAULT_LOCK)
+            # mkdocs empties site_dir before writing: a committed `site` symlink would have it delete
+            # and write wherever the link points (`-d` outside the project is the user's own choice)
+            writable_dir(Path(config.site_dir), root, what="site folder")
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
         overrides = _overrides(config)

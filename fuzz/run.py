@@ -1,4 +1,4 @@
-"""Fuzz the sidecar loader and the extractors with hypothesis, for a time budget. Run by hand:
+"""Fuzz the sidecar loader, the extractors and the note renderer with hypothesis, for a time budget. Run by hand:
 
     .venv/bin/python fuzz/run.py --minutes 10
 
@@ -9,17 +9,21 @@ shrunk input and the run exits 1. The outcome of the last long run is recorded i
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from annotator_docs.extract import extract
-from annotator_docs.render.markdown import render_markdown
+from annotator_docs.render.markdown import MAX_NOTE_CHARS, NoteRenderer
 from annotator_docs.sidecar import load_sidecar
+from tests.test_properties import _UNITS, _calls  # the adversarial-Markdown units of the linear-work property
+
+RENDERER = NoteRenderer()
 
 YAML_BITS = st.sampled_from(
     [
@@ -120,8 +124,21 @@ TARGETS = {
     "python extractor": (texts(PYTHON_BITS), lambda text: extract("pkg/m.py", text.encode("utf-8", "surrogatepass"))),
     "python extractor (bytes)": (st.binary(max_size=2000), lambda data: extract("pkg/m.py", data)),
     "yaml extractor": (texts(YAML_BITS), lambda text: extract("recipes/r.yaml", text.encode("utf-8", "surrogatepass"))),
-    "note renderer": (st.text(max_size=400), render_markdown),
+    "note renderer": (st.text(max_size=400), lambda text: RENDERER.render(text, where="annotations/f.yaml")),
+    "note renderer (adversarial Markdown)": (
+        st.tuples(st.lists(_UNITS, min_size=1, max_size=6).map("".join), st.integers(200, MAX_NOTE_CHARS // 8)),
+        lambda case: _linear(*case),
+    ),
 }
+
+
+def _linear(unit: str, size: int) -> None:
+    """Brackets, emphasis, lists, links and fences repeated up to the size limit: the work of rendering
+    twice the text stays within three times the work (a square would be four), never an exception."""
+    repeats = max(1, size // len(unit))
+    small, large = _calls(unit * 2 * repeats), _calls(unit * 4 * repeats)
+    if large > 3 * small + 5_000:
+        raise AssertionError(f"rendering {unit!r} x{4 * repeats}: {large} calls against {small} for half of it")
 
 
 def fuzz(name: str, strategy, target, seconds: float) -> tuple[int, str | None]:
@@ -135,6 +152,7 @@ def fuzz(name: str, strategy, target, seconds: float) -> tuple[int, str | None]:
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate, Phase.shrink],
     )
+    @seed(random.getrandbits(64))  # explicit: hypothesis then prints no "reproduce with @seed" line on each stop
     @given(strategy)
     def run(value):
         nonlocal count

@@ -108,3 +108,60 @@ def test_dashboard_renders(page, site_url, console_errors):
     assert page.locator("svg.ann-burnup, .ann-chart p").count() >= 1
     screenshot(page, "dashboard")
     assert console_errors == []
+
+
+@pytest.fixture(scope="module")
+def diagram_site_url(tmp_path_factory):
+    """The fixture project with three diagrams and three hostile ones (two config changes, one raw
+    <pre class="mermaid">), built without --strict so the page shows what a reader would get."""
+    import functools
+    import http.server
+    import shutil
+    import socketserver
+    import subprocess
+    import sys
+    import threading
+
+    from ..conftest import FIXTURE_PROJECT, write_site
+    from ..test_guards import diagram_notes
+
+    project = tmp_path_factory.mktemp("diagrams") / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    diagram_notes(project)
+    write_site(project)
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = socketserver.TCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(project / "site")))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_hostile_diagram_never_stops_the_others(page, diagram_site_url, console_errors):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(diagram_site_url + PAGE)
+    for _ in range(40):  # diagrams draw as they scroll into view: read down the page
+        if page.locator(".ann-diagram svg").count() >= 3:
+            break
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(150)
+    page.wait_for_function("document.querySelectorAll('.ann-diagram svg').length >= 3", timeout=20_000)
+    drawn = page.locator(".ann-diagram svg")
+    assert drawn.count() == 3
+    labels = page.locator(".ann-diagram").all_inner_texts()
+    assert [("step 1" in t, "step 2" in t, "step 3" in t) for t in labels] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
+    assert page.locator("text=This diagram was not drawn").count() == 2
+    assert page.locator("pre.mermaid").count() == 0
+    page.locator(".ann-diagram").nth(2).scroll_into_view_if_needed()
+    screenshot(page, "three-diagrams-one-hostile")
+    assert console_errors == []
