@@ -361,17 +361,19 @@ class ReferencesExtension(Extension):
         return self.getConfig("page") or "docs page"
 
     def positioned(self, reference: Reference) -> Reference:
-        """The same excerpt as it stands in the page file (its line, and the lines of its options),
-        found by scanning the page: Python-Markdown hands a block processor only the block."""
-        seen = self._seen.setdefault(reference.target, 0)
-        self._seen[reference.target] = seen + 1
+        """The same link or excerpt as it stands in the page file (its line and column, and the lines of
+        an excerpt's options), found by scanning the page: Python-Markdown hands its processors only a
+        block or an element."""
+        counter = f"{reference.kind}:{reference.target}"
+        seen = self._seen.setdefault(counter, 0)
+        self._seen[counter] = seen + 1
         page = self.getConfig("page")
         root = self.engine.project.root
         try:
             text = (root / page).read_text("utf-8") if page else ""
         except OSError:
             return reference
-        matches = [r for r in scan_page(text, page) if r.kind == "excerpt" and r.target == reference.target]
+        matches = [r for r in scan_page(text, page) if r.kind == reference.kind and r.target == reference.target]
         return matches[seen] if seen < len(matches) else reference
 
     @property
@@ -397,8 +399,7 @@ class ReferencesExtension(Extension):
         found = index.reference(href)
         if found is None:
             return self._generated_page_link(href, index.prefix)
-        reference = Reference(self.page_name(), 1, 1, "link", href)
-        for finding in resolve(reference, index, models)[1]:
+        for finding in resolve(self.positioned(Reference(self.page_name(), 1, 1, "link", href)), index, models)[1]:
             log.warning(finding.format())
         from .layout import page_uri
 
@@ -428,7 +429,7 @@ class ReferencesExtension(Extension):
         found = index.reference(href)
         if found is None:
             return None
-        for finding in resolve(Reference(self.page_name(), 1, 1, "link", href), index, models)[1]:
+        for finding in resolve(self.positioned(Reference(self.page_name(), 1, 1, "link", href)), index, models)[1]:
             log.warning(finding.format())
         from .layout import page_uri
 

@@ -346,3 +346,17 @@ def test_a_theme_custom_dir_overrides_a_page_template_and_sets_edit_links(projec
     assert "https://github.com/acme/notes/edit/main/docs/index.md" in [e.get("href") for e in elements(home, "a")]
     progress = (project_dir / "site/progress/index.html").read_text()
     assert not [e for e in elements(progress, "a") if "/edit/" in e.get("href", "")]  # generated: nothing to edit
+
+
+def test_an_unknown_symbol_in_a_hand_written_page_fails_the_strict_build_where_it_stands(project_dir, run):
+    write_site(project_dir)
+    (project_dir / "docs/guide.md").write_text(
+        "# Guide\n\nSee [the loop](trainer/train_grpo.py#main) and\n[a ghost](trainer/train_grpo.py#no_such_function).\n\n"
+        "::: excerpt trainer/rewards.py#load_rewards\n"
+    )
+    result = mkdocs(project_dir, "--strict")
+    assert result.returncode == 1
+    assert "docs/guide.md:4:11: R002" in result.stderr and "no_such_function" in result.stderr
+    assert "docs/guide.md:6:1: R002" in result.stderr and "load_rewards" in result.stderr
+    code, out, _ = run("--root", project_dir, "check")
+    assert code == 1 and "docs/guide.md:4:11: R002" in out and "docs/guide.md:6:1: R002" in out
