@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/site.py                    # MEDIUM (100 stdlib modules), 3 runs each
     .venv/bin/python benchmarks/site.py --corpus large     # every stdlib module outside the test suites
-    .venv/bin/python benchmarks/site.py --corpus openr1    # the 11 open-r1 files (after `annotator snapshot pull`)
+    .venv/bin/python benchmarks/site.py --corpus openr1    # the 20 open-r1 and TRL files (after `annotator snapshot pull`)
 
 Three builders on the same files:
   annotator  - mkdocs + Material + the annotator plugin, sidecars from `annotator init` plus a few notes
@@ -67,9 +67,11 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
     if corpus == "openr1":
         from annotator_docs.project import Project
 
+        from annotator_docs.layout import snapshot_path
+
         real = Project.open(REPO)
         shutil.copytree(real.annotations_dir, annotated / "annotations")
-        sources = {f.path: real.source_file(f.path) for f in real.lock.files}
+        sources = {f.key: REPO / snapshot_path(real.lock.source(f.source), f) for f in real.lock.files}
     else:
         files = stdlib_files(100 if corpus == "medium" else None)
         sources = {path: STDLIB / path for path in files}
@@ -105,12 +107,12 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
 
 def scaffold_notes(project: Path, paths: list[str]) -> None:
     """`annotator init` for every file, then a few real notes each (the first three slots)."""
-    from annotator_docs.edit import init_sidecar
-    from annotator_docs.project import Project
+    from annotator_docs.cli import main as annotator
 
-    opened = Project.open(project)
     for path in paths:
-        sidecar = init_sidecar(opened, path)
+        if annotator(["--root", str(project), "init", path]) != 0:
+            raise SystemExit(f"annotator init {path} failed")
+        sidecar = project / "annotations" / f"{path}.yaml"
         text = sidecar.read_text().replace('overview: ""', 'overview: "A benchmark file from the standard library."')
         for index in range(3):
             text = text.replace('    what: ""', f'    what: "Note {index}: what this part does, in a sentence or two."', 1)
@@ -130,10 +132,11 @@ def median_run(command, cwd, repeat, before=None):
 
 def engine_edit_time(project: Path, repeat: int) -> float:
     """The engine's work for one sidecar edit in a long-lived process (what `mkdocs serve` pays)."""
+    from annotator_docs.engine import Engine
     from annotator_docs.project import Project
-    from annotator_docs.site import SiteEngine
+    from annotator_docs.site import SiteBuilder
 
-    engine = SiteEngine(Project.open(project))
+    engine = SiteBuilder(Engine(Project.open(project)))
     engine.build(with_history=False)  # warm, as after the first build of a serve session
     sidecar = sorted((project / "annotations").rglob("*.yaml"))[0]
     original = sidecar.read_text()
