@@ -179,6 +179,7 @@ _UNITS = st.sampled_from(
         "~~",
         "|",
         "[a]",
+        "]",
         "(",
         "{",
         "#",
@@ -219,6 +220,11 @@ def test_rendering_work_grows_at_most_linearly(units, size):
     repeats = max(1, size // len(unit))  # whole units: both texts end the same way
     # linear work doubles with the size; allow constant costs and a generous margin, never a square
     assert _calls(unit * 4 * repeats) <= 3 * _calls(unit * 2 * repeats) + 5_000, unit
+
+
+def test_the_fuzzers_tilde_note_renders_in_linear_work():
+    # found by fuzz/run.py: a lone `~` was a subscript delimiter tried against every later one
+    assert _calls("> ]~" * 400) <= 3 * _calls("> ]~" * 200) + 5_000
 
 
 def test_the_first_editions_quadratic_note_is_refused_at_once():

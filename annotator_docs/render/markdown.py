@@ -232,6 +232,9 @@ class NoteRenderer:
                 "pymdownx.arithmatex": {"generic": True},
                 "pymdownx.highlight": {"use_pygments": True, "guess_lang": False},
                 "pymdownx.superfences": {"custom_fences": [fence]},
+                # ~~strike~~ only: a lone `~` ("~30 s", `~/.bashrc`) is then text, not a delimiter the
+                # processor tries against every later one (`> ]~` repeated grew with the square: fuzz/run.py)
+                "pymdownx.tilde": {"subscript": False},
             },
             output_format="html",
         )
