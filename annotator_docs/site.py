@@ -7,6 +7,7 @@ files; ``annotator generate`` writes them to a folder for builders that run no p
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from .engine import Analysed, Engine, _Workers, progress_json
 from .findings import Finding
 from .history import coverage_history
 from .layout import annotated_uri, page_uri, url_of
-from .models import Language, LockedFile, ProgressReport, SourceModel
+from .models import FileAnalysis, Language, Lock, LockedFile, ProgressReport, SourceModel
 from .render.bindings import binding_ids
 from .render.code import highlight_lines
 from .render.dashboard import render_dashboard
@@ -67,7 +68,7 @@ class SiteBuilder:
             index, _ = engine.site_index(self.prefix)
             reading_path, path_findings = project.reading_path()
             pages = self._pages(analysed, index, workers, reading_path)
-            downloads = self._downloads(analysed)
+            downloads = self._downloads(analysed, workers)
         findings = [finding for item in analysed for finding in item.analysis.findings]
         findings += [finding for page in pages.values() for finding in page.findings]
         findings += project.unexpected_sidecars()
@@ -80,22 +81,30 @@ class SiteBuilder:
         data = {"progress.json": progress_json(report), **downloads}
         return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 
-    def _downloads(self, analysed: list[Analysed]) -> dict[str, str]:
-        """Each file's annotated source (the upstream code with the notes as comments), made at build time."""
-        from .export import annotate_file
-
-        out = {}
-        lock = self.engine.project.lock
+    def _downloads(self, analysed: list[Analysed], workers: _Workers) -> dict[str, str]:
+        """Each file's annotated source (the upstream code with the notes as comments), made at build
+        time and kept in the cache; a cold build makes them in the workers."""
+        cache, lock = self.engine.cache, self.engine.project.lock
+        out, missing = {}, []
         for item in analysed:
             if item.analysis.model is None:
                 continue
-            key = self.engine.cache.key("download", item.key, self.site_url)
-            text: str | None = self.engine.cache.recall("download", key)
+            source = lock.source_of(item.analysis.file)
+            pin = repr((source.name, source.repository, source.commit, source.ref))  # the header names them
+            key = cache.key("download", item.key, self.site_url, pin)
+            uri = annotated_uri(item.analysis.file)  # data lands relative to the output, like the pages
+            text = cache.get("download", key, str)
             if text is None:
-                text = annotate_file(item.analysis, lock, self.site_url).text
-                self.engine.cache.remember("download", key, text)
-            out[annotated_uri(item.analysis.file)] = text  # data lands relative to the output, like the pages
-        return out
+                missing.append((uri, key, item.analysis))
+            else:
+                out[uri] = text
+        jobs = [(analysis, lock, self.site_url) for _, _, analysis in missing]
+        parallel = len(jobs) >= PARALLEL_PAGES_FROM and workers.available
+        made = workers.map(_annotate_job, jobs) if parallel else map(_annotate_job, jobs)
+        for (uri, key, _), text in zip(missing, made):
+            cache.put("download", key, text)
+            out[uri] = text
+        return dict(sorted(out.items()))
 
     def _pages(
         self, analysed: list[Analysed], index: SiteIndex, workers: _Workers, reading_path: tuple[str, ...]
@@ -107,7 +116,6 @@ class SiteBuilder:
         for item in analysed:
             analysis = item.analysis
             problem = next((f.format() for f in analysis.findings if f.is_error), "")
-            code = self._highlighted(analysis.file, analysis.model, index)
             after = following.get(analysis.file.key)
             next_file = project.lock.file(after) if after else None
             page = PageInput(
@@ -115,7 +123,7 @@ class SiteBuilder:
                 item.progress,
                 project.source(analysis.file),
                 index,
-                code,
+                (),  # highlighted below, only for the pages the cache does not hold
                 next_page=(titles[next_file.key], page_uri(next_file)) if next_file else None,
                 downloads=(("Annotated source", annotated_uri(analysis.file)),) if analysis.model is not None else (),
                 problem=problem,
@@ -139,13 +147,18 @@ class SiteBuilder:
             else:
                 missing.append((uri, key, page))
         if len(missing) >= PARALLEL_PAGES_FROM and workers.available:
-            rendered = []
+            # a cold build: each worker highlights its files and renders their pages (the two costs of a page)
             for start in range(0, len(missing), 32):  # bounded batches: bounded memory in flight
-                rendered += workers.map(_render_job, [page for _, _, page in missing[start : start + 32]])
+                batch = missing[start : start + 32]
+                for (uri, key, page), (code, result) in zip(
+                    batch, workers.map(_highlight_and_render_job, [(page, self.prefix) for _, _, page in batch])
+                ):
+                    self._remember_highlight(page, code)
+                    pages[uri] = self._store(key, result)
         else:
-            rendered = [render_file_page(page, self.renderer) for _, _, page in missing]
-        for (uri, key, _), result in zip(missing, rendered):
-            pages[uri] = self._store(key, result)
+            for uri, key, page in missing:
+                code = self._highlighted(page.analysis.file, page.analysis.model, index)
+                pages[uri] = self._store(key, render_file_page(dataclasses.replace(page, code=code), self.renderer))
         return pages
 
     def _store(self, key: str, page: RenderedPage) -> RenderedPage:
@@ -171,14 +184,25 @@ class SiteBuilder:
         key = cache.key("highlight", file.key, model.sha256, index.digest)
         found: tuple[str, ...] | None = cache.recall("highlight", key)
         if found is None:
-            python = model.language is Language.PYTHON
-            resolver = resolver_for(model, index) if python else None
-            bindings = binding_ids("\n".join(model.lines) + "\n") if python and model.parsed else None
-            found = tuple(
-                highlight_lines(model.lines, model.language.value, _relative(resolver, file, self.prefix), model.path, bindings)
-            )
+            found = highlight_file(file, model, index, self.prefix)
             cache.remember("highlight", key, found)
         return found
+
+    def _remember_highlight(self, page: PageInput, code: tuple[str, ...]) -> None:
+        """What a worker highlighted, kept in this process: a later edit of the sidecar re-renders the
+        page without highlighting again (a `mkdocs serve` session)."""
+        model = page.analysis.model
+        if model is not None:
+            cache = self.engine.cache
+            cache.remember("highlight", cache.key("highlight", page.analysis.file.key, model.sha256, page.index.digest), code)
+
+
+def highlight_file(file: LockedFile, model: SourceModel, index: SiteIndex, prefix: str) -> tuple[str, ...]:
+    """A file's code as HTML lines, with go-to-definition links and binding highlights."""
+    python = model.language is Language.PYTHON
+    resolver = resolver_for(model, index) if python else None
+    bindings = binding_ids("\n".join(model.lines) + "\n") if python and model.parsed else None
+    return tuple(highlight_lines(model.lines, model.language.value, _relative(resolver, file, prefix), model.path, bindings))
 
 
 def _relative(
@@ -206,8 +230,17 @@ def _blocks_present(page: RenderedPage) -> bool:
     return all(os.path.isfile(where) for _, where, _ in page.block_files)
 
 
-def _render_job(page: PageInput) -> RenderedPage:
-    return render_file_page(page, NoteRenderer())  # each worker process its own renderer
+def _highlight_and_render_job(job: tuple[PageInput, str]) -> tuple[tuple[str, ...], RenderedPage]:
+    page, prefix = job
+    model = page.analysis.model
+    code = highlight_file(page.analysis.file, model, page.index, prefix) if model is not None else ()
+    return code, render_file_page(dataclasses.replace(page, code=code), NoteRenderer())  # each worker its own renderer
+
+
+def _annotate_job(job: tuple[FileAnalysis, Lock, str]) -> str:
+    from .export import annotate_file
+
+    return annotate_file(*job).text
 
 
 def build_site(engine: Engine, with_history: bool = True) -> SiteBuild:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import io
 import json
 import re
@@ -947,7 +948,7 @@ def equivalent(model: SourceModel, text: str) -> bool:
     upstream = "\n".join(model.lines) + "\n"
     if model.language is Language.PYTHON and model.parsed:
         try:
-            return ast.dump(ast.parse(text)) == ast.dump(ast.parse(upstream))
+            return ast.dump(ast.parse(text)) == _python_tree(upstream)
         except (SyntaxError, ValueError, RecursionError):
             return False
     if model.language is Language.YAML and model.parsed:
@@ -956,6 +957,12 @@ def equivalent(model: SourceModel, text: str) -> bool:
         except (yaml.YAMLError, RecursionError):
             return False
     return strip_annotations(text) == upstream
+
+
+@functools.lru_cache(maxsize=4)
+def _python_tree(upstream: str) -> str:
+    """The upstream half of the comparison, once per file (a placement retry compares again)."""
+    return ast.dump(ast.parse(upstream))
 
 
 def strip_annotations(text: str) -> str:
