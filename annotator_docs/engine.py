@@ -122,18 +122,27 @@ class Engine:
         findings += self.project.unexpected_sidecars()
         return findings
 
-    def site_index(self, prefix: str = "") -> tuple[SiteIndex, dict[str, SourceModel]]:
-        """The symbol table of the whole site (pages, symbols, note ids, modules), and the models by key."""
+    def site_index(
+        self, prefix: str = "", analysed: list[Analysed] | None = None, sources: dict[str, bytes | None] | None = None
+    ) -> tuple[SiteIndex, dict[str, SourceModel]]:
+        """The symbol table of the whole site (pages, symbols, note ids, modules), and the models by key.
+        A build that has its analyses already passes them (and the sources) in."""
         from .anchors import note_ids
         from .render.links import SiteIndex
 
-        sources = self.read_sources()
-        analysed = self.analysed(sources)
+        sources = self.read_sources() if sources is None else sources
+        analysed = self.analysed(sources) if analysed is None else analysed
         models = {f.key: m for f in self.project.lock.all_files if (m := self.model(f, sources[f.key])) is not None}
         key = self.cache.key("index", prefix, *sorted(a.key for a in analysed), *sorted(m.sha256 for m in models.values()))
         found: tuple[SiteIndex, dict[str, SourceModel]] | None = self.cache.recall("index", key)
         if found is None:
-            ids = {a.analysis.file.key: tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else () for a in analysed}
+            ids = {}
+            for a in analysed:  # note ids per analysis, kept: an edit recomputes those of one file
+                found_ids: tuple[str, ...] | None = self.cache.recall("note-ids", a.key)
+                if found_ids is None:
+                    found_ids = tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else ()
+                    self.cache.remember("note-ids", a.key, found_ids)
+                ids[a.analysis.file.key] = found_ids
             found = (SiteIndex.build(self.project.lock, models, ids, prefix), models)
             self.cache.remember("index", key, found)
         return found

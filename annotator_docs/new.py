@@ -98,7 +98,10 @@ def new_site(
             snapshot.pull(stage, lock, {name: contents})
         sidecars = _scaffold(stage, progress)
         title = repository.split("/", 1)[1]
-        for relative, text in _site_files(title, repository, commit, site_repository, files).items():
+        site_files = _site_files(title, repository, commit, site_repository, files)
+        if site_repository:
+            site_files["overrides/partials/source.html"] = _SOURCE_PARTIAL
+        for relative, text in site_files.items():
             write_atomic(stage / relative, text.encode("utf-8"))
         if target.exists():
             target.rmdir()  # empty (checked above); os.replace cannot replace a directory
@@ -154,6 +157,18 @@ def _scaffold(root: Path, progress: Callable[[str], None]) -> tuple[str, ...]:
     return tuple(written)
 
 
+_SOURCE_PARTIAL = """\
+{#- Material's repository link without `data-md-component="source"`, which would make every reader's
+    browser ask api.github.com for stars and forks. -#}
+<a href="{{ config.repo_url }}" title="{{ lang.t('source') }}" class="md-source">
+  <div class="md-source__icon md-icon">
+    {% set icon = config.theme.icon.repo or "fontawesome/brands/git-alt" %}
+    {% include ".icons/" ~ icon ~ ".svg" %}
+  </div>
+  <div class="md-source__repository">{{ config.repo_name }}</div>
+</a>
+"""
+
 _SNAPSHOT_GITIGNORE = """\
 # Upstream code is never committed: only the lock file lives here (annotator snapshot pull).
 *
@@ -169,6 +184,7 @@ def _site_files(title: str, repository: str, commit: str, site_repository: str |
         if site_repository
         else "# repo_url: https://github.com/OWNER/SITE  (this site's repository: the edit link opens a page's sidecar)\n"
     )
+    custom_dir = "  custom_dir: overrides  # the repository link without a request to api.github.com\n" if site_repository else ""
     listing = "\n".join(f"- [`{path}`](files/{path}.md)" for path in files) or (
         "No files yet: add one with `annotator lock add PATH`, then `annotator init PATH`."
     )
@@ -180,7 +196,7 @@ site_description: {repository} with notes beside the code, pinned at {commit[:12
 theme:
   name: material
   font: false
-  features:
+{custom_dir}  features:
     - content.action.edit
     - navigation.sections
     - navigation.top

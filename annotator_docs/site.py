@@ -65,7 +65,7 @@ class SiteBuilder:
         sources = engine.read_sources()
         with _Workers() as workers:
             analysed = engine.analysed(sources, workers)
-            index, _ = engine.site_index(self.prefix)
+            index, _ = engine.site_index(self.prefix, analysed, sources)
             reading_path, path_findings = project.reading_path()
             pages = self._pages(analysed, index, workers, reading_path)
             downloads = self._downloads(analysed, workers)
@@ -77,7 +77,7 @@ class SiteBuilder:
         report = progress_report([a.progress for a in analysed], project.lock)
         history = coverage_history(engine) if with_history else []
         pages[PROGRESS_PAGE] = RenderedPage(render_dashboard(report, history, project.lock, self.prefix))
-        cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page", "download"))
+        cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page", "download", "index", "note-ids"))
         data = {"progress.json": progress_json(report), **downloads}
         return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 

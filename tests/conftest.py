@@ -137,7 +137,7 @@ def real_builds(tmp_path_factory):
         pytest.skip("the snapshot is not pulled (annotator snapshot pull)")
     project = tmp_path_factory.mktemp("real") / "project"
     project.mkdir()
-    for part in ("mkdocs.yml", "docs", "annotations", "source_snapshot"):
+    for part in ("mkdocs.yml", "docs", "overrides", "annotations", "source_snapshot"):
         source = REPO / part
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / part)
     return build_three_ways(project, tmp_path_factory.mktemp("real-builds"))

@@ -133,6 +133,7 @@ def test_a_clean_install_starts_a_site_that_builds_strictly(wheel, tmp_path):
     page = (site / "site/files/pkg/train.py/index.html").read_text()
     assert "Linear warmup, then cosine decay." in page
     assert 'href="https://github.com/acme/tiny-annotated/edit/main/annotations/pkg/train.py.yaml"' in page
+    assert 'class="md-source"' in page and 'data-md-component="source"' not in page  # no request to api.github.com
     check = subprocess.run([annotator, "check", "--strict"], cwd=site, capture_output=True, text=True, env=clean)
     assert check.returncode == 0, check.stdout + check.stderr
 
