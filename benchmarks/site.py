@@ -65,9 +65,8 @@ def prepare(workspace: Path, corpus: str) -> tuple[Path, Path, list[Path]]:
     annotated = workspace / "annotated"
     plain = workspace / "plain"
     if corpus == "openr1":
-        from annotator_docs.project import Project
-
         from annotator_docs.layout import snapshot_path
+        from annotator_docs.project import Project
 
         real = Project.open(REPO)
         shutil.copytree(real.annotations_dir, annotated / "annotations")
