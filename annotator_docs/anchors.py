@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field
 
-from .extract.tokens import line_tokens, window_digest
+from .extract.tokens import fragment_tokens, line_tokens, window_digest
 from .findings import Finding
 from .models import Candidate, Fingerprint, Language, Note, ResolvedNote, Sidecar, SourceModel, Span, State, Symbol
 
@@ -389,24 +387,7 @@ def _strip_parens(tokens: list[str]) -> list[str]:
 
 
 def _quote_tokens(text: str, language: Language) -> list[str]:
-    """A quote's tokens, read like the file's (tolerant: a quote is often an unfinished statement)."""
-    if language is Language.PYTHON:
-        tokens: list[str] = []
-        try:
-            for token in tokenize.generate_tokens(io.StringIO(text).readline):
-                if token.type not in (
-                    tokenize.COMMENT,
-                    tokenize.NL,
-                    tokenize.NEWLINE,
-                    tokenize.INDENT,
-                    tokenize.DEDENT,
-                    tokenize.ENDMARKER,
-                ):
-                    tokens.append(token.string)
-        except (tokenize.TokenError, SyntaxError):
-            pass  # an open bracket at the end: the tokens before it are what we need
-        return tokens
-    return text.split()
+    return fragment_tokens(text) if language is Language.PYTHON else text.split()
 
 
 def _candidates(note: Note, model: SourceModel, similar: _Similar) -> list[Candidate]:

@@ -101,6 +101,49 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def git(repo: Path, *args: str) -> str:
+    """git in ``repo`` as a fixed author, ignoring the machine's git configuration; stdout, stripped."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def git_repo(repo: Path, files: dict[str, bytes], *, tag: str | None = None) -> str:
+    """A new repository at ``repo`` holding ``files`` in one commit (tagged when asked); returns its SHA."""
+    for path, data in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(data)
+    git(repo.parent, "init", "-q", str(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    if tag:
+        git(repo, "tag", tag)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def run_mkdocs(project: Path, *flags: str, env: dict[str, str] | None = None):
+    """`mkdocs build` of a project in a clean environment: (exit code, stdout, stderr) as a CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", *flags],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin", **(env or {})},
+    )
+
+
 def write_site(project: Path, *, features: str = "", extra: str = "") -> Path:
     """mkdocs.yml and a home page for a fixture project (one definition for every site test)."""
     theme_features = f"\n  features: [{features}]" if features else ""

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from .conftest import edit, write_site
+from .conftest import edit, run_mkdocs, write_site
 
 SIDE = "annotations/trainer/train_grpo.py.yaml"
 
@@ -281,11 +281,8 @@ def test_strict_means_the_same_everywhere(run, project_dir, tmp_path):
     assert not (tmp_path / "strict").exists()
     # the builds: the same rule, exit 1 (docs/reference/findings.md has the table this checks)
     write_site(project_dir)
-    env = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}
     for strict, expected in (((), 0), (("--strict",), 1)):
-        mkdocs = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "-q", *strict], cwd=project_dir, env=env, capture_output=True
-        )
+        mkdocs = run_mkdocs(project_dir, "-q", *strict)
         assert mkdocs.returncode == expected, mkdocs.stderr
     assert run("--root", project_dir, "build", "--site-dir", "built")[0] == 0
     before = sorted(p.relative_to(project_dir / "built") for p in (project_dir / "built").rglob("*"))

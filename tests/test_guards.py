@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from .conftest import write_site
+from .conftest import run_mkdocs, write_site
 from .html_tools import elements
 
-ENV = {"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"}
 SIDECAR = "annotations/trainer/train_grpo.py.yaml"
 PAGE = "site/files/trainer/train_grpo.py/index.html"
 
 
 def mkdocs(project: Path, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", *flags],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env={**ENV, "XDG_CACHE_HOME": str(project.parent / "xdg")},
-    )
+    return run_mkdocs(project, *flags, env={"XDG_CACHE_HOME": str(project.parent / "xdg")})
 
 
 def pages(project: Path) -> dict[str, bytes]:

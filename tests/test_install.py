@@ -3,7 +3,6 @@ site for a repository we make here with `annotator new`, which then builds stric
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import venv
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, git_repo
 
 TRAINER = '''"""A tiny trainer."""
 
@@ -33,18 +32,6 @@ class Trainer:
     def step(self, n: int) -> float:
         return self.lr * schedule(n)
 '''
-
-
-def _git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.org",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.org",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +73,8 @@ def test_a_clean_install_starts_a_site_that_builds_strictly(wheel, tmp_path):
     assert install.returncode == 0, install.stderr[-3000:]
 
     upstream = tmp_path / "tiny"
-    (upstream / "pkg").mkdir(parents=True)
-    (upstream / "pkg" / "train.py").write_text(TRAINER)
-    (upstream / "config.yaml").write_text("lr: 0.1\nwarmup: 10\noptim:\n  name: adam\n")
-    _git(upstream, "init", "-q")
-    _git(upstream, "add", "-A")
-    _git(upstream, "commit", "-qm", "a tiny trainer")
-    _git(upstream, "tag", "v1")
+    files = {"pkg/train.py": TRAINER.encode(), "config.yaml": b"lr: 0.1\nwarmup: 10\noptim:\n  name: adam\n"}
+    commit = git_repo(upstream, files, tag="v1")
 
     clean = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "NO_MKDOCS_2_WARNING": "1", "HOME": str(tmp_path)}
     annotator = env_dir / "bin" / "annotator"
@@ -121,7 +103,6 @@ def test_a_clean_install_starts_a_site_that_builds_strictly(wheel, tmp_path):
     site = tmp_path / "site"
     assert "created site: 2 file(s) of acme/tiny" in new.stdout
     lock = (site / "source_snapshot/snapshot.lock").read_text()
-    commit = _git(upstream, "rev-parse", "HEAD").strip()
     assert f'commit = "{commit}"' in lock and 'ref = "v1"' in lock and lock.count("sha256 = ") == 2
     assert (site / "annotations/pkg/train.py.yaml").read_text().count("fingerprint: ") == 4
     assert {"mkdocs.yml", "Makefile", "README.md", "docs/index.md"} <= {
@@ -148,11 +129,7 @@ def test_new_never_writes_into_a_folder_that_has_files(run, tmp_path):
 
 def test_new_leaves_nothing_behind_when_a_file_is_missing(run, tmp_path):
     upstream = tmp_path / "tiny"
-    upstream.mkdir()
-    (upstream / "a.py").write_text("x = 1\n")
-    _git(upstream, "init", "-q")
-    _git(upstream, "add", "-A")
-    _git(upstream, "commit", "-qm", "one file")
+    git_repo(upstream, {"a.py": b"x = 1\n"})
     code, _, err = run(
         "new", tmp_path / "site", "--repo", "acme/tiny", "--commit", "HEAD", "--from-git", upstream, "a.py", "b.py"
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from annotator_docs.engine import Engine
 from annotator_docs.project import Project
 from annotator_docs.site import SiteBuilder, build_site
 
-from .conftest import FIXTURE_PROJECT, edit, needs_snapshot, real_model, write_site
+from .conftest import FIXTURE_PROJECT, edit, needs_snapshot, real_model, run_mkdocs, write_site
 from .html_tools import code_lines, dangers, elements
 
 SIDE = "annotations/trainer/train_grpo.py.yaml"
@@ -46,13 +45,7 @@ def fixture_build(tmp_path_factory):
 
 def mkdocs(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
     write_site(project_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", *args],
-        cwd=project_dir,
-        capture_output=True,
-        text=True,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
-    )
+    return run_mkdocs(project_dir, *args)
 
 
 @pytest.fixture(scope="session")
@@ -304,13 +297,7 @@ def test_search_indexes_the_code_when_asked(project_dir):
     assert word in (project_dir / "src/trainer/train_grpo.py").read_text() and word not in (project_dir / SIDE).read_text()
     write_site(project_dir)
     edit(project_dir / "mkdocs.yml", "      history: false\n", "      history: false\n      search_code: true\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"],
-        cwd=project_dir,
-        capture_output=True,
-        text=True,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
-    )
+    result = run_mkdocs(project_dir, "--strict")
     assert result.returncode == 0, result.stderr
     assert word in " ".join(doc["text"] for doc in _indexed(project_dir / "site", "files/trainer/train_grpo.py/"))
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
@@ -329,13 +316,7 @@ def test_a_theme_custom_dir_overrides_a_page_template_and_sets_edit_links(projec
         features="content.action.edit",
         extra="  custom_dir: overrides\nrepo_url: https://github.com/acme/notes\nedit_uri: edit/main/docs/\n",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"],
-        cwd=project_dir,
-        capture_output=True,
-        text=True,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
-    )
+    result = run_mkdocs(project_dir, "--strict")
     assert result.returncode == 0, result.stderr
     page = (project_dir / "site/files/trainer/train_grpo.py/index.html").read_text()
     footers = [e for e in elements(page, "p") if e.get("class") == "house-footer"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
-import os
 import subprocess
 import tarfile
 import threading
@@ -17,6 +16,8 @@ from annotator_docs import snapshot
 from annotator_docs.findings import AnnotatorError
 from annotator_docs.lock import load_lock
 
+from .conftest import git, git_repo
+
 FILES = {"src/pkg/train.py": b"def main():\n    return 1\n", "recipes/demo.yaml": b"lr: 0.1\n"}
 
 
@@ -24,28 +25,11 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-    }
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-
 @pytest.fixture
 def upstream(tmp_path: Path) -> tuple[Path, str]:
     """A tiny upstream git repository holding FILES; returns (repo, commit)."""
     repo = tmp_path / "upstream"
-    for path, data in FILES.items():
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        (repo / path).write_bytes(data)
-    git(repo.parent, "init", "-q", str(repo))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "init")
-    return repo, git(repo, "rev-parse", "HEAD")
+    return repo, git_repo(repo, FILES)
 
 
 def write_lock(root: Path, commit: str, files: dict[str, bytes] = FILES) -> Path:
@@ -289,14 +273,7 @@ def two_upstreams(tmp_path: Path):
         "lib": {"lib/__init__.py": b"def run():\n    return 1\n"},
     }.items():
         repo = tmp_path / name
-        for path, data in files.items():
-            (repo / path).parent.mkdir(parents=True, exist_ok=True)
-            (repo / path).write_bytes(data)
-        git(repo.parent, "init", "-q", str(repo))
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", "init")
-        git(repo, "tag", "v1.0")
-        repos[name] = (repo, git(repo, "rev-parse", "HEAD"), files)
+        repos[name] = (repo, git_repo(repo, files, tag="v1.0"), files)
     root = tmp_path / "project"
     lock = root / "source_snapshot" / "snapshot.lock"
     lock.parent.mkdir(parents=True)

@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import io
 import json
 import re
 import tokenize
+from collections.abc import Iterator
 
 import yaml
 
@@ -39,27 +41,44 @@ SEPARATOR = "\x1f"  # the unit separator: in no source token a reader would writ
 
 def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
     lines: list[list[str]] = [[] for _ in range(line_count)]
-    source = text.split("\n")
     try:
-        depth, start = 0, (0, 0)
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type in _SKIPPED:
-                continue
-            if _FSTRING_START is not None and token.type == _FSTRING_START:
-                depth += 1
-                if depth == 1:
-                    start = token.start
-                continue
-            if depth:
-                if token.type == _FSTRING_END:
-                    depth -= 1
-                    if depth == 0:  # one token for the whole f-string, exactly as written (as 3.11 reads it)
-                        _add(lines, start[0], _slice(source, start, token.end))
-                continue
-            _add(lines, token.start[0], token.string)
+        for line, string in _python_token_strings(text):
+            _add(lines, line, string)
     except (tokenize.TokenError, SyntaxError):
-        return text_tokens(tuple(source[:line_count]))
+        return text_tokens(tuple(text.split("\n")[:line_count]))
     return tuple(SEPARATOR.join(parts) for parts in lines)
+
+
+def fragment_tokens(text: str) -> list[str]:
+    """The code tokens of a fragment (a note's quote), read as the file's are; tolerant: a quote is
+    often an unfinished statement, and the tokens before an open bracket are what it needs."""
+    tokens: list[str] = []
+    with contextlib.suppress(tokenize.TokenError, SyntaxError):
+        for _, string in _python_token_strings(text):
+            tokens.append(string)  # one by one: what came before the error is kept
+    return tokens
+
+
+def _python_token_strings(text: str) -> Iterator[tuple[int, str]]:
+    """(line, token) for every code token: no comments or layout; an f-string is one token, exactly as
+    written (as Python 3.11 reads it). Raises what ``tokenize`` raises, after the tokens before it."""
+    source = text.split("\n")
+    depth, start = 0, (0, 0)
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type in _SKIPPED:
+            continue
+        if _FSTRING_START is not None and token.type == _FSTRING_START:
+            depth += 1
+            if depth == 1:
+                start = token.start
+            continue
+        if depth:
+            if token.type == _FSTRING_END:
+                depth -= 1
+                if depth == 0:
+                    yield start[0], _slice(source, start, token.end)
+            continue
+        yield token.start[0], token.string
 
 
 def yaml_tokens(text: str, line_count: int) -> tuple[str, ...]:

@@ -118,18 +118,16 @@ def diagram_site_url(tmp_path_factory):
     import http.server
     import shutil
     import socketserver
-    import subprocess
-    import sys
     import threading
 
-    from ..conftest import FIXTURE_PROJECT, write_site
+    from ..conftest import FIXTURE_PROJECT, run_mkdocs, write_site
     from ..test_guards import diagram_notes
 
     project = tmp_path_factory.mktemp("diagrams") / "project"
     shutil.copytree(FIXTURE_PROJECT, project)
     diagram_notes(project)
     write_site(project)
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=project, capture_output=True, text=True)
+    result = run_mkdocs(project)
     assert result.returncode == 0, result.stderr
 
     class Quiet(http.server.SimpleHTTPRequestHandler):

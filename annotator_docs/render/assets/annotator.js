@@ -78,6 +78,15 @@
     return (header ? header.getBoundingClientRect().height : 0) + 8;
   }
 
+  function makeButton(className, text, onClick) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
   function scrollToTop(element) {
     var top = element.getBoundingClientRect().top + window.scrollY - headerOffset();
     window.scrollTo(0, Math.max(0, top));
@@ -169,11 +178,7 @@
         note.setAttribute("data-ann-clampable", "1");
         note.style.setProperty("--ann-clamp", Math.max(short ? 110 : 150, Math.min(budget, 260)) + "px");
         note.classList.add("ann-clamped");
-        var more = document.createElement("button");
-        more.type = "button";
-        more.className = "ann-more";
-        more.textContent = "more";
-        more.addEventListener("click", function () {
+        var more = makeButton("ann-more", "more", function () {
           var open = note.classList.toggle("ann-clamped");
           more.textContent = open ? "more" : "less";
         });
@@ -267,18 +272,10 @@
       svg.setAttribute("width", String(Math.round(natural * 0.7)));
       holder.classList.add("ann-diagram-wide");
     }
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "ann-expand";
-    button.textContent = "expand";
-    button.addEventListener("click", function () {
+    var button = makeButton("ann-expand", "expand", function () {
       var dialog = document.createElement("dialog");
       dialog.className = "ann-overlay";
-      var close = document.createElement("button");
-      close.type = "button";
-      close.className = "ann-overlay-close";
-      close.textContent = "close";
-      close.addEventListener("click", function () { dialog.close(); });
+      var close = makeButton("ann-overlay-close", "close", function () { dialog.close(); });
       dialog.addEventListener("close", function () { dialog.remove(); });
       dialog.appendChild(close);
       var copy = svg.cloneNode(true);
