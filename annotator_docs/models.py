@@ -255,6 +255,10 @@ class SourceModel:
     exports: tuple[tuple[str, str], ...] = ()  # names a package __init__ re-exports: (name, from module)
     tokens: tuple[str, ...] = ()  # per line, its code tokens joined by one space (no comments, no layout)
     statements: tuple[tuple[int, int], ...] = ()  # simple statements over several lines: (first, last)
+    # Python only, from the tokenizer: logical lines over several lines (brackets, strings, line
+    # continuations), (first, last); and decorated definitions, (first decorator line, definition line)
+    logical_lines: tuple[tuple[int, int], ...] = ()
+    decorated: tuple[tuple[int, int], ...] = ()
     findings: tuple[Finding, ...] = ()
     sha256: str = ""
     _index: dict[str, Symbol] = field(default_factory=dict, compare=False, repr=False)

@@ -302,6 +302,27 @@ def test_notes_sit_above_their_statement_indented_like_it(project, engine):
     assert "Origin: A TrainConfig dataclass" in " ".join(header)
 
 
+def test_the_compiler_judges_every_export_and_moves_notes_that_would_change_the_code(project_dir):
+    """The placement rules come from the tokenizer; the check after them does not. With the layout
+    knowledge taken away (every boundary claimed safe), notes land inside a string and after a line
+    continuation, the compiled code differs, and those notes go to the top block instead."""
+    project = add_tricky_files(project_dir)
+    analysis = {a.file.key: a for a in analyses(project)}["trainer/tricky.py"]
+    blind = dataclasses.replace(analysis, model=dataclasses.replace(analysis.model, logical_lines=(), decorated=()))
+    naive = source_export.annotate_file(blind, project.lock)
+    assert_equivalent(analysis, naive.text)
+    assert naive.unplaced >= 2 and naive.placed == len(TRICKY_NOTES["trainer/tricky.py"]) - naive.unplaced
+    header = naive.text.split("\nimport ", 1)[0]  # everything above the first line of code
+    assert "In a string." in header and "After a backslash." in header
+    assert "Why it is here: a comment above its code would change what the code means" in header
+    upstream = upstream_text(analysis)
+    assert source_export.equivalent(analysis.model, upstream.replace("\n\n", "\n#| a comment between statements\n\n", 1))
+    inside_string = upstream.replace("# not a comment", "#| a comment\n# not a comment", 1)
+    assert inside_string != upstream and not source_export.equivalent(analysis.model, inside_string)
+    after_continuation = upstream.replace("1 + \\\n", "1 + \\\n#| a comment\n", 1)
+    assert after_continuation != upstream and not source_export.equivalent(analysis.model, after_continuation)
+
+
 def test_comments_never_enter_strings_brackets_continuations_or_decorators(project_dir):
     project = add_tricky_files(project_dir)
     by_key = {a.file.key: a for a in analyses(project)}

@@ -22,14 +22,13 @@ columns; lists, code spans, TeX, Mermaid and tables kept readable; links as ``[t
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
-import io
 import json
 import re
 import textwrap
-import tokenize
+import types
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -513,7 +512,7 @@ def boundaries(model: SourceModel) -> list[bool]:
     before the first line) without changing what the file means."""
     n = len(model.lines)
     if model.language is Language.PYTHON:
-        return _python_boundaries(model.lines)
+        return _python_boundaries(model)
     if model.language is Language.YAML:
         return _yaml_boundaries(model.lines)
     if model.path.lower().endswith(_SHELL_SUFFIXES) or (n and _SHELL_SHEBANG.match(model.lines[0])):
@@ -521,36 +520,14 @@ def boundaries(model: SourceModel) -> list[bool]:
     return _continuation_boundaries(model.lines)
 
 
-def _python_boundaries(lines: tuple[str, ...]) -> list[bool]:
-    safe = [False] * (len(lines) + 1)
-    safe[0] = True
-    in_logical = False
-    ignore = {tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
-            if token.type in (tokenize.NEWLINE, tokenize.NL):
-                if token.type == tokenize.NEWLINE:
-                    in_logical = False
-                if not in_logical and token.start[0] <= len(lines):
-                    safe[token.start[0]] = True
-            elif token.type not in ignore:
-                in_logical = True
-    except (tokenize.TokenError, SyntaxError):
-        return [True] + [False] * len(lines)  # a file that does not tokenize: only its top is known safe
+def _python_boundaries(model: SourceModel) -> list[bool]:
+    """Safe after every line that ends a logical line (the extractor's tokenizer pass knows which
+    lines continue into the next: open brackets, multi-line strings, line continuations)."""
+    safe = [True] * (len(model.lines) + 1)
+    for first, last in model.logical_lines:
+        for line in range(first, min(last, len(model.lines) + 1)):
+            safe[line] = False
     return safe
-
-
-def _decorated(lines: tuple[str, ...]) -> list[tuple[int, int]]:
-    """``(first decorator line, def line)`` of every decorated definition."""
-    try:
-        tree = ast.parse("\n".join(lines) + "\n")
-    except (SyntaxError, ValueError, RecursionError):
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
-            found.append((min(d.lineno for d in node.decorator_list), node.lineno))
-    return found
 
 
 def _yaml_boundaries(lines: tuple[str, ...]) -> list[bool]:
@@ -889,10 +866,11 @@ def annotate_file(analysis: FileAnalysis, lock: Lock, site_url: str = "") -> Ann
     lines = model.lines
     first = first_free_line(model)
     safe = boundaries(model)
-    decorated = _decorated(lines) if model.language is Language.PYTHON else []
+    decorated = list(model.decorated)
     anchored = [n for n in analysis.notes if not n.is_file_level]
     placeable = [n for n in anchored if n.span is not None and n.state is not State.ORPHANED and n.moved_to is None]
-    unplaced = [n for n in anchored if n not in placeable]
+    chosen = {id(n) for n in placeable}  # by identity: comparing notes field by field costs O(n²)
+    unplaced = [n for n in anchored if id(n) not in chosen]
     if not model.parsed:  # no trustworthy statement boundaries: everything at the top
         unplaced, placeable = anchored, []
     placeable.sort(key=lambda n: (n.span.start, n.note.index))  # type: ignore[union-attr]
@@ -948,8 +926,8 @@ def equivalent(model: SourceModel, text: str) -> bool:
     upstream = "\n".join(model.lines) + "\n"
     if model.language is Language.PYTHON and model.parsed:
         try:
-            return ast.dump(ast.parse(text)) == _python_tree(upstream)
-        except (SyntaxError, ValueError, RecursionError):
+            return _bytecode(text) == _upstream_bytecode(upstream)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return False
     if model.language is Language.YAML and model.parsed:
         try:
@@ -959,10 +937,36 @@ def equivalent(model: SourceModel, text: str) -> bool:
     return strip_annotations(text) == upstream
 
 
+def _bytecode(text: str) -> tuple[object, ...]:
+    """What a Python file does, without where: its compiled code, line numbers left out. The compiler
+    is the judge (not the tokenizer the placement rules came from), and it is faster than dumping trees."""
+    with warnings.catch_warnings():  # the compiler's warnings about upstream code are not ours to print
+        warnings.simplefilter("ignore")
+        return _code_shape(compile(text, "<annotated source>", "exec", dont_inherit=True, optimize=0))
+
+
 @functools.lru_cache(maxsize=4)
-def _python_tree(upstream: str) -> str:
+def _upstream_bytecode(upstream: str) -> tuple[object, ...]:
     """The upstream half of the comparison, once per file (a placement retry compares again)."""
-    return ast.dump(ast.parse(upstream))
+    return _bytecode(upstream)
+
+
+def _code_shape(code: types.CodeType) -> tuple[object, ...]:
+    consts = tuple(_code_shape(c) if isinstance(c, types.CodeType) else (type(c), c) for c in code.co_consts)
+    return (
+        code.co_code,
+        consts,
+        code.co_names,
+        code.co_varnames,
+        code.co_freevars,
+        code.co_cellvars,
+        code.co_qualname,
+        code.co_flags,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_exceptiontable,
+    )
 
 
 def strip_annotations(text: str) -> str:

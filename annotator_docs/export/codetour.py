@@ -299,7 +299,7 @@ def header_description(analysis: FileAnalysis, lock: Lock, index: _TourIndex, un
         parts.extend(_sidecar_sections(sidecar, file, index))
     for heading, notes in (
         ("Orphaned notes", orphaned),
-        ("Notes placed elsewhere", [n for n in unplaced if n not in orphaned]),
+        ("Notes placed elsewhere", [n for n in unplaced if all(n is not o for o in orphaned)]),
         ("File-level notes", [n for n in analysis.notes if n.is_file_level]),
     ):
         if notes:
@@ -352,7 +352,8 @@ def _placed(analysis: FileAnalysis) -> tuple[list[ResolvedNote], list[ResolvedNo
     if analysis.model is None or not analysis.model.parsed:
         placeable = []
     placeable.sort(key=lambda n: (n.span.start, n.note.index))  # type: ignore[union-attr]
-    return placeable, [n for n in anchored if n not in placeable]
+    chosen = {id(n) for n in placeable}  # by identity: comparing notes field by field costs O(n²)
+    return placeable, [n for n in anchored if id(n) not in chosen]
 
 
 def _slug(text: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from ..findings import Finding
 from ..models import Banner, Import, Language, SourceModel, Span, Symbol, SymbolKind
 from .modules import module_name_for
-from .tokens import python_tokens, syntax_digest
+from .tokens import python_layout, syntax_digest
 
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -62,6 +62,7 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
         if collector is None:  # never expected; keep the page (every line) rather than fail the build
             return _unparsed(path, lines, sha256, 1, 1, "internal: could not align the syntax trees")
     is_package = path.endswith("__init__.py")
+    layout = python_layout(text, len(lines))
     return SourceModel(
         path=path,
         language=Language.PYTHON,
@@ -70,8 +71,10 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
         imports=tuple(_imports(tree, module_name_for(path), is_package)),
         banners=tuple(collector.banners),
         exports=tuple(_exports(tree, module_name_for(path))) if is_package else (),
-        tokens=python_tokens(text, len(lines)),
+        tokens=layout.tokens,
         statements=_long_statements(tree),
+        logical_lines=layout.logical_lines,
+        decorated=layout.decorated,
         sha256=sha256,
     )
 
@@ -133,6 +136,7 @@ class _Collector:
         self.symbols: list[Symbol] = []
         self.banners: list[Banner] = []
         self._paths: set[str] = set()
+        self._dumps: dict[int, str] = {}  # statement dumps by id(node): the tree outlives the walk
 
     # -- walking ---------------------------------------------------------------------------
     def visit_body(self, block: Any, body: Sequence[ast.stmt], scope: tuple[str, ...], context: str) -> None:
@@ -228,7 +232,7 @@ class _Collector:
                 name_line=node.lineno,
                 signature=signature[:_SIGNATURE_LIMIT],
                 docstring=docstring,
-                digest=syntax_digest(node),
+                digest=syntax_digest(node, self._dumps),
             )
         )
 
@@ -545,8 +549,8 @@ def _long_statements(tree: ast.Module) -> tuple[tuple[int, int], ...]:
     """Simple statements that span several lines (a call wrapped over lines, a long dict): a quote of
     their first line selects all of them, so re-wrapping them is not a change."""
     found: set[tuple[int, int]] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and not hasattr(node, "body") and node.end_lineno and node.end_lineno > node.lineno:
+    for node in _statements(tree.body):
+        if not hasattr(node, "body") and node.end_lineno and node.end_lineno > node.lineno:
             found.add((node.lineno, node.end_lineno))
     return tuple(sorted(found))
 

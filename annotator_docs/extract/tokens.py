@@ -21,6 +21,7 @@ import json
 import re
 import tokenize
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import yaml
 
@@ -39,14 +40,56 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SEPARATOR = "\x1f"  # the unit separator: in no source token a reader would write
 
 
+@dataclass(frozen=True, slots=True)
+class PythonLayout:
+    """What the tokenizer sees of a Python file's layout beside its tokens (one pass for both)."""
+
+    tokens: tuple[str, ...]  # per line, as :func:`python_tokens`
+    logical_lines: tuple[tuple[int, int], ...]  # logical lines over several physical lines: (first, last)
+    decorated: tuple[tuple[int, int], ...]  # (first decorator line, definition line) of decorated definitions
+
+
+class _LogicalLines:
+    """Follows logical lines through the token stream: which span several lines, which are decorators."""
+
+    def __init__(self) -> None:
+        self.first = 0  # the line of the current logical line's first token (0: between logical lines)
+        self.decorator = 0  # the first line of a run of decorators not yet followed by its definition
+        self.spans: list[tuple[int, int]] = []
+        self.decorated: list[tuple[int, int]] = []
+
+    def token(self, line: int, string: str) -> None:
+        if self.first:
+            return
+        self.first = line
+        if string == "@":  # no statement starts with the operator: a decorator
+            self.decorator = self.decorator or line
+        elif self.decorator:
+            self.decorated.append((self.decorator, line))
+            self.decorator = 0
+
+    def end(self, line: int) -> None:
+        if self.first and line > self.first:
+            self.spans.append((self.first, line))
+        self.first = 0
+
+
 def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
+    return python_layout(text, line_count).tokens
+
+
+def python_layout(text: str, line_count: int) -> PythonLayout:
+    """Tokens per line and the logical-line layout; a file that does not tokenize reads as text
+    tokens, and as one logical line over the whole file (nothing is known to be between statements)."""
     lines: list[list[str]] = [[] for _ in range(line_count)]
+    logical = _LogicalLines()
     try:
-        for line, string in _python_token_strings(text):
+        for line, string in _python_token_strings(text, logical):
             _add(lines, line, string)
     except (tokenize.TokenError, SyntaxError):
-        return text_tokens(tuple(text.split("\n")[:line_count]))
-    return tuple(SEPARATOR.join(parts) for parts in lines)
+        whole = ((1, line_count + 1),) if line_count else ()
+        return PythonLayout(text_tokens(tuple(text.split("\n")[:line_count])), whole, ())
+    return PythonLayout(tuple(SEPARATOR.join(parts) for parts in lines), tuple(logical.spans), tuple(logical.decorated))
 
 
 def fragment_tokens(text: str) -> list[str]:
@@ -59,14 +102,19 @@ def fragment_tokens(text: str) -> list[str]:
     return tokens
 
 
-def _python_token_strings(text: str) -> Iterator[tuple[int, str]]:
+def _python_token_strings(text: str, logical: _LogicalLines | None = None) -> Iterator[tuple[int, str]]:
     """(line, token) for every code token: no comments or layout; an f-string is one token, exactly as
-    written (as Python 3.11 reads it). Raises what ``tokenize`` raises, after the tokens before it."""
+    written (as Python 3.11 reads it). Raises what ``tokenize`` raises, after the tokens before it.
+    ``logical``, when given, follows the logical lines on the way."""
     source = text.split("\n")
     depth, start = 0, (0, 0)
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type in _SKIPPED:
+            if logical is not None and token.type == tokenize.NEWLINE:
+                logical.end(token.start[0])
             continue
+        if logical is not None:
+            logical.token(token.start[0], token.string)
         if _FSTRING_START is not None and token.type == _FSTRING_START:
             depth += 1
             if depth == 1:
@@ -115,20 +163,30 @@ def _slice(source: list[str], start: tuple[int, int], end: tuple[int, int]) -> s
     return "\n".join([source[start[0] - 1][start[1] :], *middle, source[end[0] - 1][: end[1]]])
 
 
-def syntax_digest(node: ast.AST) -> str:
-    return hashlib.sha256(_dump(node).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+def syntax_digest(node: ast.AST, memo: dict[int, str] | None = None) -> str:
+    """``memo`` (one per tree) keeps each statement's dump, so a class's digest reuses its methods'."""
+    return hashlib.sha256(_dump(node, memo).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _dump(node: object) -> str:
+_UNHASHED = frozenset(("ctx", "type_comment", "kind"))
+
+
+def _dump(node: object, memo: dict[int, str] | None = None) -> str:
     if isinstance(node, ast.AST):
+        if memo is not None and (known := memo.get(id(node))) is not None:
+            return known
         fields = []
-        for name, value in ast.iter_fields(node):
-            if name in ("ctx", "type_comment", "kind") or value is None or value == []:
+        for name in node._fields:
+            value = getattr(node, name, None)  # as ast.iter_fields: a missing field is skipped
+            if name in _UNHASHED or value is None or value == []:
                 continue
-            fields.append(f"{name}={_dump(value)}")
-        return f"{type(node).__name__}({','.join(fields)})"
+            fields.append(f"{name}={_dump(value, memo)}")
+        text = f"{type(node).__name__}({','.join(fields)})"
+        if memo is not None and isinstance(node, ast.stmt):
+            memo[id(node)] = text
+        return text
     if isinstance(node, list):
-        return "[" + ",".join(_dump(item) for item in node) + "]"
+        return "[" + ",".join([_dump(item, memo) for item in node]) + "]"
     return repr(node)
 
 

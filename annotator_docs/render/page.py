@@ -198,9 +198,12 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     context = LinkContext(page_url=url, resolve=page.index.resolve_uri, key=page.index.digest)
     notes = _Notes(page, renderer, context)
 
-    placed = [n for n in analysis.notes if n.span is not None and n.state is not State.ORPHANED and model is not None]
+    def is_placed(n: ResolvedNote) -> bool:
+        return n.span is not None and n.state is not State.ORPHANED and model is not None
+
+    placed = [n for n in analysis.notes if is_placed(n)]
     file_level = [n for n in analysis.notes if n.is_file_level]
-    orphans = [n for n in analysis.notes if n not in placed and n not in file_level]
+    orphans = [n for n in analysis.notes if not is_placed(n) and not n.is_file_level]
     flow = sidecar.data_flow if sidecar else None
     values: dict[str, Any] = {
         "key": file.key,
