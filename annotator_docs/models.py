@@ -500,57 +500,108 @@ T = TypeVar("T")
 
 def to_data(value: Any) -> Any:
     """A model as JSON-ready data (dataclasses as dicts, enums by value, tuples as lists)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is tuple or kind is list:
+        if all(type(item) is str for item in value):  # lines and tokens: most of a model's bytes
+            return list(value)
+        return [to_data(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
+        return {name: to_data(getattr(value, name)) for name in _stored_fields(typing.cast(Any, kind))}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (tuple, list)):
-        return [to_data(item) for item in value]
     if isinstance(value, Path):
         return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if isinstance(value, (str, int, float)):  # subclasses (a str enum is handled above)
         return value
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+@functools.cache
+def _stored_fields(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))
+
+
 def from_data(cls: type[T], data: Any) -> T:
     """The inverse of :func:`to_data`, driven by the dataclasses' type hints; raises on any mismatch."""
-    return typing.cast(T, _build(cls, data))
+    return typing.cast(T, _decoder(typing.cast(Any, cls))(data))
 
 
-def _build(hint: Any, data: Any) -> Any:
+@functools.cache  # one decoder per type hint, made once: decoding is a hot path of every warm build
+def _decoder(hint: Any) -> typing.Callable[[Any], Any]:
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)
-        if data is None and type(None) in options:
-            return None
-        (inner,) = [o for o in options if o is not type(None)]
-        return _build(inner, data)
+        (inner_hint,) = [o for o in options if o is not type(None)]
+        inner = _decoder(inner_hint)
+        optional = type(None) in options
+        return lambda data: None if data is None and optional else inner(data)
     if origin is tuple:
         args = typing.get_args(hint)
-        if not isinstance(data, list):
-            raise TypeError("expected a list")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], item) for item in data)
-        if len(args) != len(data):
-            raise TypeError("wrong tuple length")
-        return tuple(_build(a, item) for a, item in zip(args, data))
+            if args[0] is str:
+                return _strings
+            item = _decoder(args[0])
+            return lambda data: tuple([item(x) for x in _list(data)])
+        parts = tuple(_decoder(a) for a in args)
+
+        def fixed(data: Any) -> tuple[Any, ...]:
+            if len(_list(data)) != len(parts):
+                raise TypeError("wrong tuple length")
+            return tuple([part(x) for part, x in zip(parts, data)])
+
+        return fixed
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        if not isinstance(data, dict):
-            raise TypeError(f"expected a mapping for {hint.__name__}")
-        hints = _hints(hint)
-        fields = [f for f in dataclasses.fields(hint) if f.init and not f.name.startswith("_")]
-        if set(data) != {f.name for f in fields}:
-            raise TypeError(f"fields of {hint.__name__} differ")
-        return hint(**{f.name: _build(hints[f.name], data[f.name]) for f in fields})
+        return _dataclass_decoder(hint)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(data)
-    if hint is float and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return hint
+    if hint is float:
+        return _float
+    if hint in (str, int, bool):
+        return functools.partial(_exactly, hint)
+    if hint is Path:
+        return lambda data: Path(_exactly(str, data))
+    raise TypeError(f"cannot decode {hint}")
+
+
+def _dataclass_decoder(cls: type) -> typing.Callable[[Any], Any]:
+    hints = _hints(cls)
+    fields = [f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
+    names = frozenset(fields)
+    decoders = [(name, _decoder(hints[name])) for name in fields]
+
+    def decode(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a mapping for {cls.__name__}")
+        if data.keys() != names:
+            raise TypeError(f"fields of {cls.__name__} differ")
+        return cls(**{name: decoder(data[name]) for name, decoder in decoders})
+
+    return decode
+
+
+def _list(data: Any) -> list[Any]:
+    if type(data) is not list:
+        raise TypeError("expected a list")
+    return data
+
+
+def _strings(data: Any) -> tuple[str, ...]:
+    if type(data) is not list or not all(type(x) is str for x in data):
+        raise TypeError("expected a list of strings")
+    return tuple(data)
+
+
+def _float(data: Any) -> float:
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
         return float(data)
-    if hint in (str, int, bool) and type(data) is hint:
+    raise TypeError(f"expected float, found {type(data).__name__}")
+
+
+def _exactly(hint: type, data: Any) -> Any:
+    if type(data) is hint:
         return data
-    if hint is Path and isinstance(data, str):
-        return Path(data)
     raise TypeError(f"expected {hint}, found {type(data).__name__}")
 
 

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import yaml
 
@@ -244,10 +245,26 @@ def _validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(schema())
 
 
+@cache
+def _is_valid() -> Any:
+    """The schema compiled to Python once per process: ten times faster than jsonschema's walk (a
+    cold build checks every sidecar); jsonschema stays the judge and explains what is wrong."""
+    check = fastjsonschema.compile(schema())
+
+    def is_valid(data: Any) -> bool:
+        try:
+            check(data)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return is_valid
+
+
 def _schema_findings(data: Any, root: yaml.Node, display_path: str) -> list[Finding]:
-    validator = _validator()
-    if validator.is_valid(data):
+    if _is_valid()(data):
         return []
+    validator = _validator()
     findings = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         path = list(error.absolute_path)

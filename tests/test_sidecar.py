@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from annotator_docs.sidecar import MAX_SIDECAR_BYTES, load_sidecar
 
@@ -158,3 +160,56 @@ def test_loading_one_sidecar_many_times_keeps_memory_flat():
     after, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert after - first < 50_000, f"{after - first} bytes more after 500 more loads"
+
+
+def _mutations(document):
+    """Every value replaced by each wrong kind of value, and an unknown key in every mapping."""
+    wrong = [None, 0, 1.5, True, "", "x\x00y", "a" * 300, [], ["x"], {}, {"k": "v"}]
+
+    def walk(node, path):
+        yield path
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in children:
+            yield from walk(child, (*path, key))
+
+    def replaced(node, path, value):
+        if not path:
+            return value
+        copy = dict(node) if isinstance(node, dict) else list(node)
+        copy[path[0]] = replaced(node[path[0]], path[1:], value)
+        return copy
+
+    def get(node, path):
+        for step in path:
+            node = node[step]
+        return node
+
+    for path in walk(document, ()):
+        for value in wrong:
+            yield replaced(document, path, value)
+        if isinstance(get(document, path), dict):
+            yield replaced(document, path, {**get(document, path), "unknown_key": "x"})
+        if isinstance(get(document, path), dict):
+            for key in get(document, path):
+                node = dict(get(document, path))
+                del node[key]
+                yield replaced(document, path, node)
+
+
+def test_the_compiled_schema_and_jsonschema_agree_on_every_mutation_of_real_sidecars():
+    """The fast check decides most loads alone: it must say "valid" exactly when jsonschema does."""
+    from annotator_docs.sidecar import _is_valid, _validator
+
+    repository = Path(__file__).resolve().parents[1]
+    sidecars = [p for p in (repository / "annotations").rglob("*.yaml") if not p.name.startswith("_")]
+    smallest = sorted(sidecars, key=lambda p: p.stat().st_size)[:2]
+    documents = [yaml.safe_load(p.read_text("utf-8")) for p in smallest]
+    assert documents
+    checked = invalid = 0
+    for document in documents:
+        for mutated in _mutations(document):
+            expected = _validator().is_valid(mutated)
+            assert _is_valid()(mutated) is expected, mutated
+            checked += 1
+            invalid += not expected
+    assert checked > 500 and invalid > checked // 4  # the mutations reach the schema's rules

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 _DEF_NAME = re.compile(r"(?:async\s+)?(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -55,75 +57,91 @@ class _Collector:
             self._node(statement, scope)
 
     def _node(self, node: ast.AST, scope: _Scope) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for decorator in node.decorator_list:
-                self._node(decorator, scope)
-            self._bind_def_name(node, scope)
-            if isinstance(node, ast.ClassDef):
-                for base in [*node.bases, *node.keywords]:
-                    self._node(base, scope)
-                inner = _Scope("class", scope)
-                self._body(node.body, inner)
-            else:
-                self._arguments_defaults(node.args, scope)
-                if node.returns is not None:
-                    self._node(node.returns, scope)
-                inner = _Scope("function", scope)
-                self._arguments(node.args, inner)
-                self._body(node.body, inner)
-            return
-        if isinstance(node, ast.Lambda):
+        handler = _HANDLERS.get(type(node))  # by exact type: ast's node classes have no subclasses
+        if handler is None:
+            self._children(node, scope)
+        else:
+            handler(self, node, scope)
+
+    def _children(self, node: ast.AST, scope: _Scope) -> None:
+        """As ``ast.iter_child_nodes``, without visiting nodes that hold no names (constants,
+        contexts, operators): most of a tree."""
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and type(item) not in _NAMELESS:
+                        self._node(item, scope)
+            elif isinstance(value, ast.AST) and type(value) not in _NAMELESS:
+                self._node(value, scope)
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: _Scope) -> None:
+        for decorator in node.decorator_list:
+            self._node(decorator, scope)
+        self._bind_def_name(node, scope)
+        if isinstance(node, ast.ClassDef):
+            for base in [*node.bases, *node.keywords]:
+                self._node(base, scope)
+            inner = _Scope("class", scope)
+            self._body(node.body, inner)
+        else:
             self._arguments_defaults(node.args, scope)
+            if node.returns is not None:
+                self._node(node.returns, scope)
             inner = _Scope("function", scope)
             self._arguments(node.args, inner)
-            self._node(node.body, inner)
-            return
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            inner = _Scope("comprehension", scope)
-            for index, generator in enumerate(node.generators):
-                self._node(generator.iter, scope if index == 0 else inner)  # the first iterable runs outside
-                self._node(generator.target, inner)
-                for condition in generator.ifs:
-                    self._node(condition, inner)
-            for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
-                self._node(part, inner)
-            return
-        if isinstance(node, ast.Global):
-            scope.globals.update(node.names)
-            return
-        if isinstance(node, ast.Nonlocal):
-            scope.nonlocals.update(node.names)
-            return
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    continue
-                bound = alias.asname or alias.name.split(".")[0]
-                scope.bound.add(bound)
-                position = self._alias_position(alias, bound)
-                if position:
-                    self.occurrences.append((*position, bound, scope))
-            return
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, (ast.Store, ast.Del)):
-                target = scope
-                if isinstance(node.ctx, ast.Store) and scope.kind == "comprehension" and self._in_walrus:
-                    target = _enclosing_function_or_module(scope)
-                target.bound.add(node.id)
-            self.occurrences.append((node.lineno, self._column(node.lineno, node.col_offset), node.id, scope))
-            return
-        if isinstance(node, ast.NamedExpr):
-            self._in_walrus = True
-            self._node(node.target, scope)
-            self._in_walrus = False
-            self._node(node.value, scope)
-            return
-        if isinstance(node, ast.ExceptHandler) and node.name:
+            self._body(node.body, inner)
+
+    def _lambda(self, node: ast.Lambda, scope: _Scope) -> None:
+        self._arguments_defaults(node.args, scope)
+        inner = _Scope("function", scope)
+        self._arguments(node.args, inner)
+        self._node(node.body, inner)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp, scope: _Scope) -> None:
+        inner = _Scope("comprehension", scope)
+        for index, generator in enumerate(node.generators):
+            self._node(generator.iter, scope if index == 0 else inner)  # the first iterable runs outside
+            self._node(generator.target, inner)
+            for condition in generator.ifs:
+                self._node(condition, inner)
+        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
+            self._node(part, inner)
+
+    def _global(self, node: ast.Global, scope: _Scope) -> None:
+        scope.globals.update(node.names)
+
+    def _nonlocal(self, node: ast.Nonlocal, scope: _Scope) -> None:
+        scope.nonlocals.update(node.names)
+
+    def _import(self, node: ast.Import | ast.ImportFrom, scope: _Scope) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            bound = alias.asname or alias.name.split(".")[0]
+            scope.bound.add(bound)
+            position = self._alias_position(alias, bound)
+            if position:
+                self.occurrences.append((*position, bound, scope))
+
+    def _name(self, node: ast.Name, scope: _Scope) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            target = scope
+            if isinstance(node.ctx, ast.Store) and scope.kind == "comprehension" and self._in_walrus:
+                target = _enclosing_function_or_module(scope)
+            target.bound.add(node.id)
+        self.occurrences.append((node.lineno, self._column(node.lineno, node.col_offset), node.id, scope))
+
+    def _walrus(self, node: ast.NamedExpr, scope: _Scope) -> None:
+        self._in_walrus = True
+        self._node(node.target, scope)
+        self._in_walrus = False
+        self._node(node.value, scope)
+
+    def _named_then_children(self, node: ast.ExceptHandler | ast.MatchAs | ast.MatchStar, scope: _Scope) -> None:
+        if node.name:
             scope.bound.add(node.name)
-        if isinstance(node, (ast.MatchAs, ast.MatchStar)) and getattr(node, "name", None):
-            scope.bound.add(node.name)  # type: ignore[arg-type]
-        for child in ast.iter_child_nodes(node):
-            self._node(child, scope)
+        self._children(node, scope)
 
     _in_walrus = False
 
@@ -167,6 +185,32 @@ class _Collector:
             key = (id(owner) if owner is not None else 0, name)
             out[(line, column)] = ids.setdefault(key, len(ids) + 1)
         return out
+
+
+_HANDLERS: dict[type, Callable[[_Collector, Any, _Scope], None]] = {
+    ast.FunctionDef: _Collector._definition,
+    ast.AsyncFunctionDef: _Collector._definition,
+    ast.ClassDef: _Collector._definition,
+    ast.Lambda: _Collector._lambda,
+    ast.ListComp: _Collector._comprehension,
+    ast.SetComp: _Collector._comprehension,
+    ast.GeneratorExp: _Collector._comprehension,
+    ast.DictComp: _Collector._comprehension,
+    ast.Global: _Collector._global,
+    ast.Nonlocal: _Collector._nonlocal,
+    ast.Import: _Collector._import,
+    ast.ImportFrom: _Collector._import,
+    ast.Name: _Collector._name,
+    ast.NamedExpr: _Collector._walrus,
+    ast.ExceptHandler: _Collector._named_then_children,
+    ast.MatchAs: _Collector._named_then_children,
+    ast.MatchStar: _Collector._named_then_children,
+}
+#: Nodes with no names below them: skipping them changes nothing and saves most of the walk.
+_NAMELESS = frozenset(
+    {ast.Constant, ast.Load, ast.Store, ast.Del}
+    | {cls for base in (ast.operator, ast.unaryop, ast.cmpop, ast.boolop) for cls in base.__subclasses__()}
+)
 
 
 def _enclosing_function_or_module(scope: _Scope) -> _Scope:
