@@ -10,10 +10,11 @@ extraction and page rendering run on both cores.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -182,29 +183,83 @@ def _extract_job(job: tuple[str, bytes]) -> SourceModel:
     return extract(path, data)
 
 
+#: The jobs of the current inheriting stage: set just before its workers fork, so they read their
+#: jobs from the memory they inherit instead of receiving pickled copies (a page's job holds the
+#: whole site index). Only ever set in the parent between forks; workers only read it.
+_INHERITED: tuple[Callable[[Any], Any], list[Any]] | None = None
+
+
+def _inherited_job(position: int) -> Any:
+    assert _INHERITED is not None, "an inheriting job ran outside a forked worker"
+    function, jobs = _INHERITED
+    return function(jobs[position])
+
+
 class _Workers:
-    """One process pool per build, started only when a stage has enough uncached work for it."""
+    """The build's worker processes, started only when a stage has enough uncached work for them."""
 
     def __init__(self) -> None:
+        import multiprocessing
+
         self.available = (os.cpu_count() or 1) >= 2
+        self._fork = "fork" in multiprocessing.get_all_start_methods()
         self._pool: ProcessPoolExecutor | None = None
 
     def map(self, function: Callable[[Any], T], jobs: list[Any], chunksize: int = 4) -> list[T]:
+        return list(self._started().map(function, jobs, chunksize=chunksize))
+
+    def as_completed(
+        self, function: Callable[[Any], T], jobs: list[Any], window: int = 8, *, inherit: bool = False
+    ) -> Iterator[tuple[int, T]]:
+        """``(index, result)`` for each job as it finishes, with at most ``window`` jobs in flight
+        (bounded memory for results that are pages of HTML). Give the biggest jobs first: then no
+        worker is left with one long file at the end while the other idles. ``inherit``: big jobs
+        that share data; where processes fork, fresh workers inherit the jobs instead of unpickling
+        each one."""
+        global _INHERITED
+        inheriting = inherit and self._fork
+        if inheriting:
+            self._stop()
+            _INHERITED = (function, jobs)
+        pool = self._started()
+
+        def submit(position: int, job: Any) -> Future[Any]:
+            return pool.submit(_inherited_job, position) if inheriting else pool.submit(function, job)
+
+        try:
+            pending: dict[Future[Any], int] = {}
+            queue = iter(enumerate(jobs))
+            while True:
+                for index, job in itertools.islice(queue, window - len(pending)):
+                    pending[submit(index, job)] = index
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+        finally:
+            _INHERITED = None  # the parent's reference only; the workers keep their inherited copy
+
+    def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
 
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
             self._pool = ProcessPoolExecutor(
-                max_workers=min(2, os.cpu_count() or 1), mp_context=multiprocessing.get_context(method)
+                max_workers=min(2, os.cpu_count() or 1),
+                mp_context=multiprocessing.get_context("fork" if self._fork else None),
             )
-        return list(self._pool.map(function, jobs, chunksize=chunksize))
+        return self._pool
+
+    def _stop(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=cancel)
+            self._pool = None
 
     def __enter__(self) -> _Workers:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=exc_info[0] is not None)
+        self._stop(cancel=exc_info[0] is not None)
 
 
 def progress_json(report: ProgressReport) -> str:

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from .coverage import progress_report
 from .engine import Analysed, Engine, _Workers, progress_json
@@ -67,10 +68,11 @@ class SiteBuilder:
             analysed = engine.analysed(sources, workers)
             index, _ = engine.site_index(self.prefix, analysed, sources)
             reading_path, path_findings = project.reading_path()
-            pages = self._pages(analysed, index, workers, reading_path)
-            downloads = self._downloads(analysed, workers)
+            pages, page_jobs = self._pages(analysed, index, reading_path)
+            downloads, download_jobs = self._downloads(analysed)
+            self._make(page_jobs, download_jobs, pages, downloads, index, workers)
         findings = [finding for item in analysed for finding in item.analysis.findings]
-        findings += [finding for page in pages.values() for finding in page.findings]
+        findings += [finding for _, page in sorted(pages.items()) for finding in page.findings]  # in a fixed order
         findings += project.unexpected_sidecars()
         findings += cache.notices
         findings += path_findings
@@ -78,12 +80,12 @@ class SiteBuilder:
         history = coverage_history(engine) if with_history else []
         pages[PROGRESS_PAGE] = RenderedPage(render_dashboard(report, history, project.lock, self.prefix))
         cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page", "download", "index", "note-ids"))
-        data = {"progress.json": progress_json(report), **downloads}
+        data = {"progress.json": progress_json(report), **dict(sorted(downloads.items()))}
         return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 
-    def _downloads(self, analysed: list[Analysed], workers: _Workers) -> dict[str, str]:
+    def _downloads(self, analysed: list[Analysed]) -> tuple[dict[str, str], list[_DownloadJob]]:
         """Each file's annotated source (the upstream code with the notes as comments), made at build
-        time and kept in the cache; a cold build makes them in the workers."""
+        time and kept in the cache: the ones the cache holds, and the jobs for the others."""
         cache, lock = self.engine.cache, self.engine.project.lock
         out, missing = {}, []
         for item in analysed:
@@ -95,20 +97,15 @@ class SiteBuilder:
             uri = annotated_uri(item.analysis.file)  # data lands relative to the output, like the pages
             text = cache.get("download", key, str)
             if text is None:
-                missing.append((uri, key, item.analysis))
+                missing.append(_DownloadJob(uri, key, item.analysis))
             else:
                 out[uri] = text
-        jobs = [(analysis, lock, self.site_url) for _, _, analysis in missing]
-        parallel = len(jobs) >= PARALLEL_PAGES_FROM and workers.available
-        made = workers.map(_annotate_job, jobs) if parallel else map(_annotate_job, jobs)
-        for (uri, key, _), text in zip(missing, made):
-            cache.put("download", key, text)
-            out[uri] = text
-        return dict(sorted(out.items()))
+        return out, missing
 
     def _pages(
-        self, analysed: list[Analysed], index: SiteIndex, workers: _Workers, reading_path: tuple[str, ...]
-    ) -> dict[str, RenderedPage]:
+        self, analysed: list[Analysed], index: SiteIndex, reading_path: tuple[str, ...]
+    ) -> tuple[dict[str, RenderedPage], list[_PageJob]]:
+        """The pages the cache holds, and the jobs for the others."""
         cache, project = self.engine.cache, self.engine.project
         titles = {item.analysis.file.key: item.progress.title for item in analysed}
         following = dict(itertools.pairwise(reading_path))
@@ -145,21 +142,44 @@ class SiteBuilder:
             if found is not None and _blocks_present(found):
                 pages[uri] = found
             else:
-                missing.append((uri, key, page))
-        if len(missing) >= PARALLEL_PAGES_FROM and workers.available:
-            # a cold build: each worker highlights its files and renders their pages (the two costs of a page)
-            for start in range(0, len(missing), 32):  # bounded batches: bounded memory in flight
-                batch = missing[start : start + 32]
-                for (uri, key, page), (code, result) in zip(
-                    batch, workers.map(_highlight_and_render_job, [(page, self.prefix) for _, _, page in batch])
-                ):
-                    self._remember_highlight(page, code)
-                    pages[uri] = self._store(key, result)
-        else:
-            for uri, key, page in missing:
-                code = self._highlighted(page.analysis.file, page.analysis.model, index)
-                pages[uri] = self._store(key, render_file_page(dataclasses.replace(page, code=code), self.renderer))
-        return pages
+                missing.append(_PageJob(uri, key, page))
+        return pages, missing
+
+    def _make(
+        self,
+        page_jobs: list[_PageJob],
+        download_jobs: list[_DownloadJob],
+        pages: dict[str, RenderedPage],
+        downloads: dict[str, str],
+        index: SiteIndex,
+        workers: _Workers,
+    ) -> None:
+        """Render the pages and make the downloads the cache lacks. A cold build hands both to the
+        workers in one queue, biggest files first: each worker highlights and renders a page (the two
+        costs of a page) or writes an annotated source, and neither waits for the other's stage."""
+        cache, lock = self.engine.cache, self.engine.project.lock
+        if len(page_jobs) + len(download_jobs) >= PARALLEL_PAGES_FROM and workers.available:
+            jobs: list[_PageJob | _DownloadJob] = [*page_jobs, *download_jobs]
+            jobs.sort(key=lambda job: -job.cost)
+            work = [(job.page, self.prefix) if isinstance(job, _PageJob) else (job.analysis, lock, self.site_url) for job in jobs]
+            for position, result in workers.as_completed(_work_job, work, inherit=True):
+                job = jobs[position]
+                if isinstance(job, _PageJob):
+                    code, rendered = result
+                    self._remember_highlight(job.page, code)
+                    pages[job.uri] = self._store(job.key, rendered)
+                else:
+                    cache.put("download", job.key, result)
+                    downloads[job.uri] = result
+            return
+        for page_job in page_jobs:
+            page = page_job.page
+            code = self._highlighted(page.analysis.file, page.analysis.model, index)
+            pages[page_job.uri] = self._store(page_job.key, render_file_page(dataclasses.replace(page, code=code), self.renderer))
+        for download_job in download_jobs:
+            text = _annotate_job((download_job.analysis, lock, self.site_url))
+            cache.put("download", download_job.key, text)
+            downloads[download_job.uri] = text
 
     def _store(self, key: str, page: RenderedPage) -> RenderedPage:
         """Keep the big code blocks on disk, not in memory (a whole-stdlib site stays small)."""
@@ -228,6 +248,34 @@ def _blocks_present(page: RenderedPage) -> bool:
     import os
 
     return all(os.path.isfile(where) for _, where, _ in page.block_files)
+
+
+@dataclass(frozen=True, slots=True)
+class _PageJob:
+    uri: str
+    key: str
+    page: PageInput
+
+    @property
+    def cost(self) -> int:
+        return 5 * (self.page.analysis.model.line_count if self.page.analysis.model else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _DownloadJob:
+    uri: str
+    key: str
+    analysis: FileAnalysis
+
+    @property
+    def cost(self) -> int:  # an annotated source costs about a fifth of a page
+        return self.analysis.model.line_count if self.analysis.model else 0
+
+
+def _work_job(job: tuple[Any, ...]) -> Any:
+    if isinstance(job[0], PageInput):
+        return _highlight_and_render_job(job)
+    return _annotate_job(job)
 
 
 def _highlight_and_render_job(job: tuple[PageInput, str]) -> tuple[tuple[str, ...], RenderedPage]:
