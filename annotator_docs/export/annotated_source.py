@@ -11,10 +11,11 @@
   first decorator of a decorated definition, and after a shebang or an encoding declaration.
 
 Every line the export adds starts with :data:`MARK` (``#|``) after its indentation, so
-:func:`strip_annotations` gives the upstream lines back. The code is never changed: Python parses
-to the same tree, YAML loads to the same data, a text file has the same lines once the added
-lines are removed. The Python and YAML results are checked before they are returned; a note that
-cannot be placed without changing the code (none at the pinned commits) goes to the top block.
+:func:`strip_annotations` gives the upstream lines back. The code is never changed: Python compiles
+to the same code (line numbers aside), YAML loads to the same data, a text file has the same lines
+once the added lines are removed. The Python and YAML results are checked before they are returned,
+by the compiler and the YAML loader rather than the tokenizer the placement rules come from; a note
+that cannot be placed without changing the code (none at the pinned commits) goes to the top block.
 
 Notes are Markdown; :func:`reflow` turns them into plain text for comments (wrapped at about 88
 columns; lists, code spans, TeX, Mermaid and tables kept readable; links as ``[text](url)``).
@@ -920,9 +921,9 @@ def _unplaceable(note: ResolvedNote) -> ResolvedNote:
 
 
 def equivalent(model: SourceModel, text: str) -> bool:
-    """Whether ``text`` means what the upstream file means: the same Python tree, the same YAML
-    data, the same lines once the added ones are removed. A source that does not parse compares
-    by its lines."""
+    """Whether ``text`` means what the upstream file means: the same compiled Python code (line
+    numbers aside), the same YAML data, the same lines once the added ones are removed. A source
+    that does not parse compares by its lines."""
     upstream = "\n".join(model.lines) + "\n"
     if model.language is Language.PYTHON and model.parsed:
         try:
