@@ -29,6 +29,7 @@ from .lock import DEFAULT_LOCK
 from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
+from .render.page import RenderedPage, anchor_ids
 from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
 
 log = logging.getLogger("mkdocs.plugins.annotator")
@@ -121,8 +122,15 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # The references extension positions its findings in the page being converted.
         config.mdx_configs.setdefault(REFERENCES, {})["page"] = f"{Path(config.docs_dir).name}/{page.file.src_uri}"
         page._ann_converted = None
+        page._ann_generated = None
         if self.build is not None and page.file.src_uri in self.build.pages:
             page.edit_url = self._sidecar_edit_url(page.file.src_uri, config)
+            rendered = self.build.pages[page.file.src_uri]
+            if rendered.html_only:
+                # Finished, sanitized HTML: Markdown would only parse it twice more (for raw HTML and
+                # for ids) and let the site's preprocessors (snippets, macros) rewrite note text.
+                page._ann_generated = rendered
+                return ""
         if getattr(self, "command", "") != "serve" or self.build is None or page.file.src_uri in self.build.pages:
             return markdown
         # `mkdocs serve` converts every page again on each save; a hand-written page whose text, links'
@@ -205,6 +213,11 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         return files
 
     def on_page_content(self, html_text: str, *, page: Any, config: Any, files: Any) -> str:
+        generated: RenderedPage | None = getattr(page, "_ann_generated", None)
+        if generated is not None:
+            body = generated.body()
+            page.present_anchor_ids = anchor_ids(body)  # what mkdocs' conversion would have found
+            return body
         cached = getattr(page, "_ann_converted", None)
         if cached is not None:
             page.toc, page.present_anchor_ids, page._title_from_render, html_text = cached

@@ -191,7 +191,7 @@ class SiteBuilder:
                 cache.put("page", key, page)
                 return page
             files.append((placeholder, where, digest))
-        stored = RenderedPage(page.markdown, (), tuple(files), page.findings)
+        stored = dataclasses.replace(page, blocks=(), block_files=tuple(files))
         cache.put("page", key, stored)
         return stored
 

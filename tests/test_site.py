@@ -17,6 +17,7 @@ import yaml
 from annotator_docs.cache import Cache
 from annotator_docs.engine import Engine
 from annotator_docs.project import Project
+from annotator_docs.render.page import anchor_ids
 from annotator_docs.site import SiteBuilder, build_site
 
 from .conftest import FIXTURE_PROJECT, edit, needs_snapshot, real_model, run_mkdocs, write_site
@@ -341,3 +342,66 @@ def test_an_unknown_symbol_in_a_hand_written_page_fails_the_strict_build_where_i
     assert "docs/guide.md:6:1: R002" in result.stderr and "load_rewards" in result.stderr
     code, out, _ = run("--root", project_dir, "check")
     assert code == 1 and "docs/guide.md:4:11: R002" in out and "docs/guide.md:6:1: R002" in out
+
+
+def _mkdocs_anchor_ids(page_html: str) -> set[str]:
+    """The ids mkdocs' own raw-HTML pass collects (its conversion of a page that is all HTML)."""
+    from mkdocs.structure.pages import _HTMLHandler
+
+    parser = _HTMLHandler()
+    parser.feed(page_html)
+    parser.close()
+    return parser.present_anchor_ids
+
+
+def _assert_pages_skip_markdown_with_the_same_anchors(build) -> None:
+    file_pages = {uri: page for uri, page in build.pages.items() if uri.startswith("files/")}
+    assert file_pages and all(page.html_only for page in file_pages.values())
+    assert not build.pages["progress.md"].html_only  # the dashboard is Markdown: mkdocs converts it
+    for uri, page in file_pages.items():
+        body = page.body()
+        assert body.lstrip().startswith("<div") and "title:" not in body.split(">", 1)[0], uri
+        found = anchor_ids(body)
+        assert found == _mkdocs_anchor_ids(body), uri
+        assert found  # symbol and note anchors: what links from other pages are checked against
+
+
+def test_file_pages_skip_markdown_and_hand_mkdocs_the_anchors_it_would_find(fixture_build):
+    _, site = fixture_build
+    _assert_pages_skip_markdown_with_the_same_anchors(site)
+
+
+def test_real_file_pages_hand_mkdocs_the_anchors_it_would_find(real_build):
+    _assert_pages_skip_markdown_with_the_same_anchors(real_build)
+
+
+def test_links_into_a_file_page_are_checked_against_the_anchors_the_plugin_hands_mkdocs(project_dir):
+    """mkdocs reports a link to a missing anchor (at its default level, info); an existing one is quiet."""
+    (project_dir / "docs").mkdir(exist_ok=True)
+    (project_dir / "docs" / "links.md").write_text(
+        "# Links\n\n[good](files/trainer/train_grpo.py.md#main) and [bad](files/trainer/train_grpo.py.md#no-such-symbol)\n"
+    )
+    result = mkdocs(project_dir, "--strict")
+    assert result.returncode == 0, result.stderr
+    assert "does not contain an anchor '#no-such-symbol'" in result.stderr
+    assert "'#main'" not in result.stderr
+
+
+def test_mkdocs_never_converts_a_file_page_as_markdown(project_dir, monkeypatch):
+    """File pages are finished HTML: mkdocs gets them without a Markdown pass (which would parse
+    them twice and let the site's preprocessors rewrite note text); hand-written pages still convert."""
+    import markdown
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    converted: list[str] = []
+    original = markdown.Markdown.convert
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: converted.append(text) or original(self, text))
+    write_site(project_dir)
+    monkeypatch.setenv("NO_MKDOCS_2_WARNING", "1")
+    mkdocs_build(load_config(str(project_dir / "mkdocs.yml")))
+    texts = [t for t in converted if t.strip()]
+    assert any("# " in t for t in texts)  # the home page and the dashboard were converted
+    assert not any("ann-rows" in t or "ann-page-part" in t for t in texts)
+    page = (project_dir / "site" / "files" / "trainer" / "train_grpo.py" / "index.html").read_text()
+    assert 'class="ann-rows"' in page and 'id="main"' in page

@@ -97,9 +97,16 @@ class RenderedPage:
     blocks: tuple[tuple[str, str], ...] = ()  # (placeholder, HTML)
     block_files: tuple[tuple[str, str, str], ...] = ()  # (placeholder, file holding the HTML, its sha256)
     findings: tuple[Finding, ...] = ()
+    html_only: bool = False  # below its front matter the page is finished HTML: a builder may skip Markdown
 
     def inline(self) -> str:
         return self.swap_blocks(self.markdown)
+
+    def body(self) -> str:
+        """The page below its front matter (which :func:`front_matter` wrote)."""
+        if not self.markdown.startswith("---\n"):
+            return self.markdown
+        return self.markdown.split("\n---\n", 1)[-1].lstrip("\n")
 
     def swap_blocks(self, page_html: str) -> str:
         from ..cache import Cache
@@ -282,7 +289,7 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
             + render("page_footer.html", page.overrides, page=values)
         )
         parts.append(_html_block(body))
-        return RenderedPage("".join(parts), findings=tuple(notes.findings))
+        return RenderedPage("".join(parts), findings=tuple(notes.findings), html_only=True)
     rows = _rows(page, model, placed, notes)
     rows_html = render("page_rows.html", page.overrides, page=values, rows=rows)
     header = render("page_header.html", page.overrides, page=values)
@@ -292,7 +299,23 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     parts.append(_html_block(header))
     parts.append(placeholder + "\n\n")
     parts.append(_html_block(footer))
-    return RenderedPage("".join(parts), ((placeholder, rows_html),), findings=tuple(notes.findings))
+    return RenderedPage("".join(parts), ((placeholder, rows_html),), findings=tuple(notes.findings), html_only=True)
+
+
+_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)((?:\s+[^\s=>]+(?:=\"[^\"]*\")?)*)\s*/?>")
+_ATTRIBUTE = re.compile(r'\s([^\s=>]+)(?:="([^"]*)")?')
+
+
+def anchor_ids(page_html: str) -> set[str]:
+    """The ids a link can point at in HTML this module wrote (``id`` attributes, and ``name`` on
+    ``<a>``), as mkdocs collects them from raw HTML: for a page handed to mkdocs without Markdown.
+    Attribute values are always double-quoted here, which is what makes a pattern enough."""
+    found = set()
+    for tag in _TAG.finditer(page_html):
+        for name, value in _ATTRIBUTE.findall(tag.group(2)):
+            if name.lower() == "id" or (name.lower() == "name" and tag.group(1).lower() == "a"):
+                found.add(html.unescape(value))
+    return found
 
 
 def _html_block(text: str) -> str:
