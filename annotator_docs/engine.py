@@ -164,23 +164,40 @@ class Engine:
 
     # -- parallel cold starts ----------------------------------------------------------------------
     def _extract_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers) -> None:
-        todo = []
+        """A cold start: the workers extract every file and load every sidecar the cache lacks (the
+        two costs of an analysis before resolving), biggest files first."""
+        pages = {f.key for f in self.project.lock.files}
+        todo: list[tuple[str | None, str | None, LockedFile, bytes | None, bytes | None]] = []
         for file in self.project.lock.all_files:
             data = sources.get(file.key)
-            if data is None:
-                continue
-            key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
-            if self.cache.get("extract", key, SourceModel) is None:
-                todo.append((key, file.path, data))
+            model_key = self.cache.key(file.path, hashlib.sha256(data).hexdigest()) if data is not None else None
+            if model_key is not None and self.cache.get("extract", model_key, SourceModel) is not None:
+                model_key, data = None, None
+            sidecar_key, sidecar = None, None
+            if file.key in pages:
+                read = self.project.read_sidecar(file)
+                if read.refused is None and read.data is not None:
+                    key = self.cache.key(sidecar_path(file), hashlib.sha256(read.data).hexdigest())
+                    if self.cache.get("sidecar", key, LoadResult) is None:
+                        sidecar_key, sidecar = key, read.data
+            if model_key is not None or sidecar_key is not None:
+                todo.append((model_key, sidecar_key, file, data, sidecar))
         if len(todo) < PARALLEL_FROM or not workers.available:
             return
-        for (key, _, _), model in zip(todo, workers.map(_extract_job, [(path, data) for _, path, data in todo])):
-            self.cache.put("extract", key, model)
+        todo.sort(key=lambda job: -(len(job[3] or b"") + len(job[4] or b"")))
+        jobs = [(file.path, data, sidecar_path(file), sidecar) for _, _, file, data, sidecar in todo]
+        for position, (model, loaded) in workers.as_completed(_prepare_job, jobs, window=4):
+            model_key, sidecar_key = todo[position][0], todo[position][1]
+            if model_key is not None and model is not None:
+                self.cache.put("extract", model_key, model)
+            if sidecar_key is not None and loaded is not None:
+                self.cache.put("sidecar", sidecar_key, loaded)
 
 
-def _extract_job(job: tuple[str, bytes]) -> SourceModel:
-    path, data = job
-    return extract(path, data)
+def _prepare_job(job: tuple[str, bytes | None, str, bytes | None]) -> tuple[SourceModel | None, LoadResult | None]:
+    path, data, display, sidecar = job
+    model = extract(path, data) if data is not None else None
+    return model, load_sidecar(sidecar, display) if sidecar is not None else None
 
 
 #: The jobs of the current inheriting stage: set just before its workers fork, so they read their

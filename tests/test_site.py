@@ -359,6 +359,8 @@ def _assert_pages_skip_markdown_with_the_same_anchors(build) -> None:
     assert file_pages and all(page.html_only for page in file_pages.values())
     assert not build.pages["progress.md"].html_only  # the dashboard is Markdown: mkdocs converts it
     for uri, page in file_pages.items():
+        front = yaml.safe_load(page.markdown.split("\n---\n", 1)[0].removeprefix("---\n"))
+        assert "&lt;/code&gt;" not in front.get("description", "") and "<" not in front.get("description", ""), uri
         body = page.body()
         assert body.lstrip().startswith("<div") and "title:" not in body.split(">", 1)[0], uri
         found = anchor_ids(body)

@@ -302,8 +302,8 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     return RenderedPage("".join(parts), ((placeholder, rows_html),), findings=tuple(notes.findings), html_only=True)
 
 
-_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)((?:\s+[^\s=>]+(?:=\"[^\"]*\")?)*)\s*/?>")
-_ATTRIBUTE = re.compile(r'\s([^\s=>]+)(?:="([^"]*)")?')
+_OPEN_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)((?:\s+[^\s=>]+(?:=\"[^\"]*\")?)*)\s*/?>")
+_TAG_ATTRIBUTE = re.compile(r'\s([^\s=>]+)(?:="([^"]*)")?')
 
 
 def anchor_ids(page_html: str) -> set[str]:
@@ -311,8 +311,8 @@ def anchor_ids(page_html: str) -> set[str]:
     ``<a>``), as mkdocs collects them from raw HTML: for a page handed to mkdocs without Markdown.
     Attribute values are always double-quoted here, which is what makes a pattern enough."""
     found = set()
-    for tag in _TAG.finditer(page_html):
-        for name, value in _ATTRIBUTE.findall(tag.group(2)):
+    for tag in _OPEN_TAG.finditer(page_html):
+        for name, value in _TAG_ATTRIBUTE.findall(tag.group(2)):
             if name.lower() == "id" or (name.lower() == "name" and tag.group(1).lower() == "a"):
                 found.add(html.unescape(value))
     return found
