@@ -13,15 +13,17 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 import yaml
 
 from .extract.yaml_keys import YAML_ONLY_BREAKS
 from .findings import Finding, excerpt
 from .models import DataFlow, LoadResult, Note, Priority, Sidecar
+
+if TYPE_CHECKING:
+    import jsonschema  # imported when a sidecar fails the fast check: most builds never need it
 
 MAX_SIDECAR_BYTES = 1 << 20
 MAX_DEPTH = 12
@@ -242,6 +244,8 @@ def _node_at(node: yaml.Node, path: list[Any]) -> yaml.Node:
 
 @cache
 def _validator() -> jsonschema.Draft7Validator:
+    import jsonschema
+
     return jsonschema.Draft7Validator(schema())
 
 

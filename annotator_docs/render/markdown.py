@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import latex2mathml.converter
 import markdown
 import nh3
 from markdown.extensions import Extension
@@ -454,6 +453,8 @@ def _math_to_mathml(match: re.Match[str]) -> str:
     tag, latex = match.group(1), html.unescape(match.group(2))
     display = "block" if tag == "div" else "inline"
     try:
+        import latex2mathml.converter  # only pages with math pay for the import
+
         mathml = latex2mathml.converter.convert(latex.strip(), display=display).replace("\\_", "_")  # `\_` in \text{}
     except Exception:
         return f'<code class="language-latex">{html.escape(latex)}</code>'

@@ -296,10 +296,27 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     footer = render("page_footer.html", page.overrides, page=values)
     key = hashlib.sha256(rows_html.encode()).hexdigest()[:16]
     placeholder = f'<div class="ann-rows-index" data-ann-block="{key}">{_search_index(notes, page, model)}</div>'
+    blocks = [(placeholder, rows_html)]
+    header, outline = _outline_out(header, key)
+    if outline is not None:
+        blocks.append(outline)
     parts.append(_html_block(header))
     parts.append(placeholder + "\n\n")
     parts.append(_html_block(footer))
-    return RenderedPage("".join(parts), ((placeholder, rows_html),), findings=tuple(notes.findings), html_only=True)
+    return RenderedPage("".join(parts), tuple(blocks), findings=tuple(notes.findings), html_only=True)
+
+
+def _outline_out(header: str, key: str) -> tuple[str, tuple[str, str] | None]:
+    """The header with its outline (a link per symbol) as a placeholder, swapped in last like the
+    rows: search would index every symbol name on the page's first section, and parsing it is a
+    large share of a page. A header override without the outline keeps what it has."""
+    start = header.find('<nav class="ann-outline"')
+    end = header.find("</nav>", start)
+    if start < 0 or end < 0:
+        return header, None
+    end += len("</nav>")
+    placeholder = f'<div class="ann-outline-slot" data-ann-block="{key}-outline"></div>'
+    return header[:start] + placeholder + header[end:], (placeholder, header[start:end])
 
 
 _OPEN_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)((?:\s+[^\s=>]+(?:=\"[^\"]*\")?)*)\s*/?>")
