@@ -36,6 +36,7 @@ from .paths import writable_dir, write_atomic
 FORMAT = 2  # bump when the layout of entries changes
 CACHE_DIR = ".annotator-cache"
 PRUNE_AFTER_SECONDS = 600  # unused entries older than this are deleted at the end of a build
+PRUNE_EVERY_SECONDS = 60  # a `mkdocs serve` session scans the folder at most this often, not on every save
 T = TypeVar("T")
 
 
@@ -46,6 +47,7 @@ class Cache:
         self.notices = notices  # why the disk tier is off, when it is
         self._memory: dict[tuple[str, str], Any] = {}
         self._used: set[tuple[str, str]] = set()
+        self._pruned_at: float | None = None
 
     @classmethod
     def for_project(cls, root: Path) -> Cache:
@@ -141,6 +143,10 @@ class Cache:
         self._memory = {slot: value for slot, value in self._memory.items() if slot in self._used or slot[0] not in kinds}
         if self.directory is None:
             return
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
         used = {key for kind, key in self._used}
         cutoff = time.time() - PRUNE_AFTER_SECONDS
         for kind in kinds:

@@ -166,13 +166,19 @@ class Engine:
     def _extract_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers) -> None:
         """A cold start: the workers extract every file and load every sidecar the cache lacks (the
         two costs of an analysis before resolving), biggest files first."""
-        pages = {f.key for f in self.project.lock.files}
-        todo: list[tuple[str | None, str | None, LockedFile, bytes | None, bytes | None]] = []
+        models: dict[str, tuple[str, bytes]] = {}
         for file in self.project.lock.all_files:
             data = sources.get(file.key)
-            model_key = self.cache.key(file.path, hashlib.sha256(data).hexdigest()) if data is not None else None
-            if model_key is not None and self.cache.get("extract", model_key, SourceModel) is not None:
-                model_key, data = None, None
+            if data is not None:
+                key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
+                if self.cache.get("extract", key, SourceModel) is None:
+                    models[file.key] = (key, data)
+        if len(models) < PARALLEL_FROM or not workers.available:
+            return  # an edit, or a warm start: the sidecars are read once, by the analyses
+        todo: list[tuple[str | None, str | None, LockedFile, bytes | None, bytes | None]] = []
+        pages = {f.key for f in self.project.lock.files}
+        for file in self.project.lock.all_files:
+            model_key, data = models.get(file.key, (None, None))
             sidecar_key, sidecar = None, None
             if file.key in pages:
                 read = self.project.read_sidecar(file)
@@ -182,8 +188,6 @@ class Engine:
                         sidecar_key, sidecar = key, read.data
             if model_key is not None or sidecar_key is not None:
                 todo.append((model_key, sidecar_key, file, data, sidecar))
-        if len(todo) < PARALLEL_FROM or not workers.available:
-            return
         todo.sort(key=lambda job: -(len(job[3] or b"") + len(job[4] or b"")))
         jobs = [(file.path, data, sidecar_path(file), sidecar) for _, _, file, data, sidecar in todo]
         for position, (model, loaded) in workers.as_completed(_prepare_job, jobs, window=4):

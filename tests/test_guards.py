@@ -150,3 +150,39 @@ def test_a_self_looping_sidecar_symlink_is_a_finding(project_dir, run):
     loop.symlink_to(loop)
     code, out, _ = run("--root", project_dir, "check")
     assert code == 1 and "annotations/trainer/loop.py.yaml:1:1: S022" in out
+
+
+def test_the_disk_cache_prunes_old_unused_entries_and_keeps_the_rest(tmp_path, monkeypatch):
+    """Each build forgets what it did not use: an entry unused and older than PRUNE_AFTER_SECONDS is
+    deleted, a used or recent one stays; a long serve session scans at most every PRUNE_EVERY_SECONDS."""
+    import os
+    import time
+
+    from annotator_docs import cache as cache_module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "project").mkdir()
+    cache = cache_module.Cache.for_project(tmp_path / "project")
+    for key in ("used", "old", "recent"):
+        cache.put("extract", key, f"value of {key}")
+    folder = cache.directory / "extract"
+    old = time.time() - cache_module.PRUNE_AFTER_SECONDS - 60
+    for key in ("used", "old"):
+        os.utime(folder / f"{key}.json", (old, old))
+
+    cache.start_build()
+    assert cache.get("extract", "used", str) == "value of used"
+    cache.finish_build(("extract",))
+    assert sorted(p.stem for p in folder.iterdir()) == ["recent", "used"]
+    assert cache.get("extract", "old", str) is None  # gone from memory too
+
+    os.utime(folder / "recent.json", (old, old))  # now old and unused, but the last scan was just now
+    cache.start_build()
+    cache.finish_build(("extract",))
+    assert (folder / "recent.json").exists()
+    later = time.monotonic() + cache_module.PRUNE_EVERY_SECONDS + 1
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: later)
+    cache.start_build()
+    assert cache.get("extract", "used", str) == "value of used"
+    cache.finish_build(("extract",))
+    assert sorted(p.stem for p in folder.iterdir()) == ["used"]
