@@ -24,7 +24,16 @@ from .coverage import file_progress, progress_report
 from .extract import extract
 from .findings import Finding
 from .layout import page_uri, sidecar_path
-from .models import FileAnalysis, FileProgress, LoadResult, LockedFile, ProgressReport, SourceModel, to_data
+from .models import (
+    FileAnalysis,
+    FileProgress,
+    LoadResult,
+    LockedFile,
+    ProgressReport,
+    ResolvedFile,
+    SourceModel,
+    to_data,
+)
 from .project import Project
 from .sidecar import load_sidecar
 
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PARALLEL_FROM = 16  # uncached files; below this a process pool costs more than it saves
 #: The kinds of cache entry a build uses (and prunes what it did not use).
-BUILD_KINDS = ("extract", "sidecar", "analysis", "progress", "highlight", "page")
+BUILD_KINDS = ("extract", "sidecar", "resolved", "analysis", "progress", "highlight", "page")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +89,13 @@ class Engine:
         key = self.cache.key(repr(to_data(file)), model.sha256 if model else "-", sidecar_key)
         found: Analysed | None = self.cache.recall("analysis", key)
         if found is None:
-            analysis = analyse_file(file, model, loaded)
+            stored = self.cache.get("resolved", key, ResolvedFile)
+            if stored is not None:
+                sidecar = loaded.sidecar if loaded is not None else None
+                analysis = FileAnalysis(file, model, sidecar, loaded is not None, stored.notes, stored.findings)
+            else:
+                analysis = analyse_file(file, model, loaded)
+                self.cache.put("resolved", key, ResolvedFile(analysis.notes, analysis.findings))
             found = Analysed(key, analysis, file_progress(analysis))
             self.cache.remember("analysis", key, found)
         return found
@@ -100,7 +115,7 @@ class Engine:
     def analyses(self) -> list[FileAnalysis]:
         self.cache.start_build()
         result = [item.analysis for item in self.analysed()]
-        self.cache.finish_build(("extract", "sidecar", "analysis"))
+        self.cache.finish_build(("extract", "sidecar", "resolved", "analysis"))
         return result
 
     def findings(self, analyses: list[FileAnalysis] | None = None) -> list[Finding]:

@@ -421,6 +421,15 @@ class FileAnalysis:
     findings: tuple[Finding, ...]  # loader, source, anchor and project findings
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedFile:
+    """What resolving one file's notes produced, kept on disk: a warm start reads it back instead of
+    resolving every note again (keyed by the file, its model and its sidecar)."""
+
+    notes: tuple[ResolvedNote, ...]
+    findings: tuple[Finding, ...]
+
+
 # -- stage 5: progress (numbers; render/ words them) --------------------------------------------------
 
 

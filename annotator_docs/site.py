@@ -79,7 +79,7 @@ class SiteBuilder:
         report = progress_report([a.progress for a in analysed], project.lock)
         history = coverage_history(engine) if with_history else []
         pages[PROGRESS_PAGE] = RenderedPage(render_dashboard(report, history, project.lock, self.prefix))
-        cache.finish_build(("extract", "sidecar", "analysis", "highlight", "page", "download", "index", "note-ids"))
+        cache.finish_build(("extract", "sidecar", "resolved", "analysis", "highlight", "page", "download", "index", "note-ids"))
         data = {"progress.json": progress_json(report), **dict(sorted(downloads.items()))}
         return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 

@@ -186,3 +186,31 @@ def test_the_disk_cache_prunes_old_unused_entries_and_keeps_the_rest(tmp_path, m
     assert cache.get("extract", "used", str) == "value of used"
     cache.finish_build(("extract",))
     assert sorted(p.stem for p in folder.iterdir()) == ["used"]
+
+
+def test_a_new_process_reads_resolved_notes_from_disk_and_they_equal_a_fresh_resolve(project_dir, monkeypatch):
+    """A warm start does not resolve the notes again: the disk entry gives the same analyses; an edited
+    sidecar is resolved afresh."""
+    from annotator_docs import engine as engine_module
+    from annotator_docs.cache import Cache
+    from annotator_docs.project import Project
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(project_dir.parent / "xdg"))
+    first = engine_module.Engine(Project.open(project_dir)).analyses()
+    fresh = engine_module.Engine(Project.open(project_dir), Cache(None)).analyses()
+    assert first == fresh
+
+    def resolve_again(*args, **kwargs):
+        raise AssertionError("resolved again on a warm start")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine_module, "analyse_file", resolve_again)
+        assert engine_module.Engine(Project.open(project_dir)).analyses() == first
+
+    sidecar = project_dir / SIDECAR
+    sidecar.write_text(sidecar.read_text() + "\n# an edit\n")
+    resolved = []
+    real = engine_module.analyse_file
+    monkeypatch.setattr(engine_module, "analyse_file", lambda *a: resolved.append(a[0].key) or real(*a))
+    engine_module.Engine(Project.open(project_dir)).analyses()
+    assert resolved == ["trainer/train_grpo.py"]
