@@ -27,6 +27,7 @@ from .layout import page_uri, sidecar_path
 from .models import (
     FileAnalysis,
     FileProgress,
+    Language,
     LoadResult,
     LockedFile,
     ProgressReport,
@@ -60,6 +61,7 @@ class Engine:
         self.project = project
         self.cache = cache if cache is not None else Cache.for_project(project.root)
         self.search_code = search_code  # index the code for search too, not only notes and symbol names
+        self._cold_bindings: dict[str, dict[tuple[int, int], int]] = {}
 
     # -- stages ------------------------------------------------------------------------------------
     def read_sources(self) -> dict[str, bytes | None]:
@@ -205,18 +207,38 @@ class Engine:
                 todo.append((model_key, sidecar_key, file, data, sidecar))
         todo.sort(key=lambda job: -(len(job[3] or b"") + len(job[4] or b"")))
         jobs = [(file.path, data, sidecar_path(file), sidecar) for _, _, file, data, sidecar in todo]
-        for position, (model, loaded) in workers.as_completed(_prepare_job, jobs, window=4):
+        for position, (model, loaded, bindings) in workers.as_completed(_prepare_job, jobs, window=4):
             model_key, sidecar_key = todo[position][0], todo[position][1]
             if model_key is not None and model is not None:
                 self.cache.put("extract", model_key, model)
+                if bindings is not None:
+                    self._cold_bindings[model.sha256] = bindings
             if sidecar_key is not None and loaded is not None:
                 self.cache.put("sidecar", sidecar_key, loaded)
 
+    def take_bindings(self) -> dict[str, dict[tuple[int, int], int]]:
+        """The binding ids a cold start's workers computed beside each model (by the model's sha256),
+        for the page stage of the same build; handed over once, then forgotten (never cached)."""
+        taken, self._cold_bindings = self._cold_bindings, {}
+        return taken
 
-def _prepare_job(job: tuple[str, bytes | None, str, bytes | None]) -> tuple[SourceModel | None, LoadResult | None]:
+
+Bindings = dict[tuple[int, int], int]
+
+
+def _prepare_job(
+    job: tuple[str, bytes | None, str, bytes | None],
+) -> tuple[SourceModel | None, LoadResult | None, Bindings | None]:
+    """Extract a file, load its sidecar, and while the file's tree is at hand find its bindings (the
+    code pane's, needed by the page stage): one parse for both."""
+    from .render.bindings import binding_ids
+
     path, data, display, sidecar = job
     model = extract(path, data) if data is not None else None
-    return model, load_sidecar(sidecar, display) if sidecar is not None else None
+    bindings = None
+    if model is not None and model.language is Language.PYTHON and model.parsed:
+        bindings = binding_ids("\n".join(model.lines) + "\n")
+    return model, load_sidecar(sidecar, display) if sidecar is not None else None, bindings
 
 
 #: The jobs of the current inheriting stage: set just before its workers fork, so they read their

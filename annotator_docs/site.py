@@ -66,11 +66,12 @@ class SiteBuilder:
         sources = engine.read_sources()
         with _Workers() as workers:
             analysed = engine.analysed(sources, workers)
+            bindings = engine.take_bindings()
             index, _ = engine.site_index(self.prefix, analysed, sources)
             reading_path, path_findings = project.reading_path()
             pages, page_jobs = self._pages(analysed, index, reading_path)
             downloads, download_jobs = self._downloads(analysed)
-            self._make(page_jobs, download_jobs, pages, downloads, index, workers)
+            self._make(page_jobs, download_jobs, pages, downloads, index, workers, bindings)
         findings = [finding for item in analysed for finding in item.analysis.findings]
         findings += [finding for _, page in sorted(pages.items()) for finding in page.findings]  # in a fixed order
         findings += project.unexpected_sidecars()
@@ -153,6 +154,7 @@ class SiteBuilder:
         downloads: dict[str, str],
         index: SiteIndex,
         workers: _Workers,
+        bindings: dict[str, dict[tuple[int, int], int]],
     ) -> None:
         """Render the pages and make the downloads the cache lacks. A cold build hands both to the
         workers in one queue, biggest files first: each worker highlights and renders a page (the two
@@ -161,7 +163,12 @@ class SiteBuilder:
         if len(page_jobs) + len(download_jobs) >= PARALLEL_PAGES_FROM and workers.available:
             jobs: list[_PageJob | _DownloadJob] = [*page_jobs, *download_jobs]
             jobs.sort(key=lambda job: -job.cost)
-            work = [(job.page, self.prefix) if isinstance(job, _PageJob) else (job.analysis, lock, self.site_url) for job in jobs]
+            work = [
+                (job.page, self.prefix, bindings.get(job.page.analysis.model.sha256) if job.page.analysis.model else None)
+                if isinstance(job, _PageJob)
+                else (job.analysis, lock, self.site_url)
+                for job in jobs
+            ]
             for position, result in workers.as_completed(_work_job, work, inherit=True):
                 job = jobs[position]
                 if isinstance(job, _PageJob):
@@ -217,11 +224,15 @@ class SiteBuilder:
             cache.remember("highlight", cache.key("highlight", page.analysis.file.key, model.sha256, page.index.digest), code)
 
 
-def highlight_file(file: LockedFile, model: SourceModel, index: SiteIndex, prefix: str) -> tuple[str, ...]:
-    """A file's code as HTML lines, with go-to-definition links and binding highlights."""
+def highlight_file(
+    file: LockedFile, model: SourceModel, index: SiteIndex, prefix: str, bindings: dict[tuple[int, int], int] | None = None
+) -> tuple[str, ...]:
+    """A file's code as HTML lines, with go-to-definition links and binding highlights (``bindings``
+    when a cold start's extraction found them already)."""
     python = model.language is Language.PYTHON
     resolver = resolver_for(model, index) if python else None
-    bindings = binding_ids("\n".join(model.lines) + "\n") if python and model.parsed else None
+    if bindings is None and python and model.parsed:
+        bindings = binding_ids("\n".join(model.lines) + "\n")
     return tuple(highlight_lines(model.lines, model.language.value, _relative(resolver, file, prefix), model.path, bindings))
 
 
@@ -278,10 +289,12 @@ def _work_job(job: tuple[Any, ...]) -> Any:
     return _annotate_job(job)
 
 
-def _highlight_and_render_job(job: tuple[PageInput, str]) -> tuple[tuple[str, ...], RenderedPage]:
-    page, prefix = job
+def _highlight_and_render_job(
+    job: tuple[PageInput, str, dict[tuple[int, int], int] | None],
+) -> tuple[tuple[str, ...], RenderedPage]:
+    page, prefix, bindings = job
     model = page.analysis.model
-    code = highlight_file(page.analysis.file, model, page.index, prefix) if model is not None else ()
+    code = highlight_file(page.analysis.file, model, page.index, prefix, bindings) if model is not None else ()
     return code, render_file_page(dataclasses.replace(page, code=code), NoteRenderer())  # each worker its own renderer
 
 

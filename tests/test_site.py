@@ -7,6 +7,7 @@ mkdocs build of the same project); tests that change the project build a copy of
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -407,3 +408,45 @@ def test_mkdocs_never_converts_a_file_page_as_markdown(project_dir, monkeypatch)
     assert not any("ann-rows" in t or "ann-page-part" in t for t in texts)
     page = (project_dir / "site" / "files" / "trainer" / "train_grpo.py" / "index.html").read_text()
     assert 'class="ann-rows"' in page and 'id="main"' in page
+
+
+def test_a_cold_build_on_both_cores_gives_the_pages_of_a_build_on_one(tmp_path, monkeypatch):
+    """Past PARALLEL_FROM files a cold build runs in worker processes (extraction with the sidecars and
+    the binding analysis, then pages and downloads from one queue); it must give exactly the pages
+    and data of the serial path."""
+    import annotator_docs.engine as engine_module
+    import annotator_docs.site as site_module
+
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    source = (project / "src/trainer/train_grpo.py").read_text()
+    sidecar = (project / "annotations/trainer/train_grpo.py.yaml").read_text()
+    copies = max(engine_module.PARALLEL_FROM, site_module.PARALLEL_PAGES_FROM) + 2
+    lock = (project / "source_snapshot/snapshot.lock").read_text()
+    for number in range(copies):
+        name = f"trainer/copy_{number}.py"
+        (project / "src" / name).write_text(source.replace("def main(", f"def main_{number}(", 1))
+        (project / "annotations" / f"{name}.yaml").write_text(sidecar.replace("trainer/train_grpo.py", name))
+        lock += f'\n[[files]]\npath = "{name}"\ngroup = "Copies"\n'
+    (project / "source_snapshot/snapshot.lock").write_text(lock)
+
+    def everything(build):
+        return {uri: page.inline() for uri, page in build.pages.items()}, build.data, build.findings
+
+    stages = []
+    as_completed = engine_module._Workers.as_completed
+
+    def recorded(self, function, *args, **kwargs):
+        stages.append(function.__name__)
+        return as_completed(self, function, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine_module._Workers, "as_completed", recorded)
+        parallel = everything(build(project))
+    if (os.cpu_count() or 1) >= 2:
+        assert stages == ["_prepare_job", "_work_job"]
+    monkeypatch.setattr(engine_module, "PARALLEL_FROM", 10**6)
+    monkeypatch.setattr(site_module, "PARALLEL_PAGES_FROM", 10**6)
+    serial = everything(build(project))
+    assert len(parallel[0]) > copies
+    assert parallel == serial

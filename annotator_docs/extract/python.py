@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from ..findings import Finding
 from ..models import Banner, Import, Language, SourceModel, Span, Symbol, SymbolKind
 from .modules import module_name_for
-from .tokens import python_layout, syntax_digest
+from .tokens import parse_python, python_layout, syntax_digest
 
 _RULE = re.compile(r"^#[#=\-*~ ]*$")
 _UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -43,7 +43,7 @@ def extract_python(path: str, lines: tuple[str, ...], sha256: str = "", reader: 
     """
     text = "\n".join(lines) + "\n"
     try:
-        tree = ast.parse(text, filename=path)
+        tree = parse_python(text)
     except SyntaxError as exc:
         return _unparsed(path, lines, sha256, exc.lineno or 1, (exc.offset or 1), exc.msg)
     except (RecursionError, MemoryError, ValueError) as exc:

@@ -237,9 +237,16 @@ def window_digest(lines: tuple[str, ...], start: int, end: int) -> str | None:
     return hashlib.sha256("|".join(_dump(node) for node in found).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=8)  # the files of the page being resolved; a pure function of the text
+@functools.lru_cache(maxsize=8)
+def parse_python(text: str) -> ast.Module:
+    """``ast.parse``, once per text for the stages that read the same file one after another (the
+    extractor, the binding analysis, window digests). Callers never change the tree. Raises what
+    ``ast.parse`` raises (a failure is not kept)."""
+    return ast.parse(text)
+
+
 def _parsed(text: str) -> ast.Module | None:
     try:
-        return ast.parse(text)
+        return parse_python(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

@@ -29,8 +29,10 @@ class _Scope:
 
 
 def binding_ids(text: str) -> dict[tuple[int, int], int]:
+    from ..extract.tokens import parse_python  # the extractor's parse of the same text, when it just ran
+
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     lines = text.split("\n")
