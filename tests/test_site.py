@@ -450,3 +450,17 @@ def test_a_cold_build_on_both_cores_gives_the_pages_of_a_build_on_one(tmp_path, 
     serial = everything(build(project))
     assert len(parallel[0]) > copies
     assert parallel == serial
+
+
+def test_outline_paths_wrap_after_a_dot_and_read_as_the_symbol(fixture_build):
+    import re
+
+    _, site = fixture_build
+    page = site.pages["files/trainer/train_grpo.py.md"].inline()
+    outline = page[page.index('<nav class="ann-outline"') : page.index("</nav>")]
+    entries = re.findall(r'<a href="#([^"]+)"><code>(.*?)</code></a>', outline)
+    nested = [(anchor, label) for anchor, label in entries if "." in re.sub("<[^>]+>", "", label)]
+    assert entries and nested
+    for anchor, label in entries:
+        assert re.sub("<[^>]+>", "", label) == anchor  # the text is the path, the breaks are only hints
+    assert all(label.count("<wbr>") == label.count(".") for _, label in nested)

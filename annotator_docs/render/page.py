@@ -360,7 +360,13 @@ def _outline(analysis: FileAnalysis) -> list[dict[str, Any]]:
         return []
     noted = {n.symbol for n in analysis.notes if n.symbol and n.state is not State.ORPHANED}
     return [
-        {"anchor": anchor_id(s.qualname), "label": s.qualname, "depth": min(s.qualname.count("."), 3)}
+        {
+            "anchor": anchor_id(s.qualname),
+            "label": s.qualname,
+            # a long path wraps after a dot, not in the middle of a name
+            "label_html": Markup(".<wbr>".join(escape(part) for part in s.qualname.split("."))),
+            "depth": min(s.qualname.count("."), 3),
+        }
         for s in analysis.model.symbols
         if s.qualname in noted
     ]
