@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PARALLEL_FROM = 16  # uncached files; below this a process pool costs more than it saves
-#: The kinds of cache entry a build uses (and prunes what it did not use).
-BUILD_KINDS = ("extract", "sidecar", "resolved", "analysis", "progress", "highlight", "page")
+#: The kinds of cache entry the analyses use (a build prunes those it did not use).
+ANALYSIS_KINDS = ("extract", "sidecar", "resolved", "analysis")
+Bindings = dict[tuple[int, int], int]  # (line, column) of a name -> its binding (render/bindings.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class Engine:
         self.project = project
         self.cache = cache if cache is not None else Cache.for_project(project.root)
         self.search_code = search_code  # index the code for search too, not only notes and symbol names
-        self._cold_bindings: dict[str, dict[tuple[int, int], int]] = {}
+        self._cold_bindings: dict[str, Bindings] = {}
 
     # -- stages ------------------------------------------------------------------------------------
     def read_sources(self) -> dict[str, bytes | None]:
@@ -106,7 +107,7 @@ class Engine:
         """Every locked file with a page, analysed; moves across files followed."""
         sources = self.read_sources() if sources is None else sources
         if workers is not None:
-            self._extract_in_parallel(sources, workers)
+            self._prepare_in_parallel(sources, workers)
         items = [self.analyse(f, sources[f.key]) for f in self.project.lock.files]
         followed = follow_moves([item.analysis for item in items])
         return [
@@ -117,7 +118,7 @@ class Engine:
     def analyses(self) -> list[FileAnalysis]:
         self.cache.start_build()
         result = [item.analysis for item in self.analysed()]
-        self.cache.finish_build(("extract", "sidecar", "resolved", "analysis"))
+        self.cache.finish_build(ANALYSIS_KINDS)
         return result
 
     def findings(self, analyses: list[FileAnalysis] | None = None) -> list[Finding]:
@@ -180,7 +181,7 @@ class Engine:
         return progress_report([file_progress(a) for a in self.analyses()], self.project.lock)
 
     # -- parallel cold starts ----------------------------------------------------------------------
-    def _extract_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers) -> None:
+    def _prepare_in_parallel(self, sources: dict[str, bytes | None], workers: _Workers) -> None:
         """A cold start: the workers extract every file and load every sidecar the cache lacks (the
         two costs of an analysis before resolving), biggest files first."""
         models: dict[str, tuple[str, bytes]] = {}
@@ -216,14 +217,11 @@ class Engine:
             if sidecar_key is not None and loaded is not None:
                 self.cache.put("sidecar", sidecar_key, loaded)
 
-    def take_bindings(self) -> dict[str, dict[tuple[int, int], int]]:
+    def take_bindings(self) -> dict[str, Bindings]:
         """The binding ids a cold start's workers computed beside each model (by the model's sha256),
         for the page stage of the same build; handed over once, then forgotten (never cached)."""
         taken, self._cold_bindings = self._cold_bindings, {}
         return taken
-
-
-Bindings = dict[tuple[int, int], int]
 
 
 def _prepare_job(

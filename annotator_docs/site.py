@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from .coverage import progress_report
-from .engine import Analysed, Engine, _Workers, progress_json
+from .engine import ANALYSIS_KINDS, Analysed, Bindings, Engine, _Workers, progress_json
 from .findings import Finding
 from .history import coverage_history
 from .layout import annotated_uri, page_uri, url_of
@@ -32,6 +32,8 @@ VENDOR = ("vendor/mermaid.min.js", "vendor/mermaid.LICENSE")  # loaded by annota
 ASSET_DIR = "assets/annotator"
 PARALLEL_PAGES_FROM = 16
 PROGRESS_PAGE = "progress.md"
+#: The kinds of cache entry a site build uses (it prunes those it did not use).
+SITE_KINDS = (*ANALYSIS_KINDS, "highlight", "page", "download", "index", "note-ids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,7 @@ class SiteBuilder:
         report = progress_report([a.progress for a in analysed], project.lock)
         history = coverage_history(engine) if with_history else []
         pages[PROGRESS_PAGE] = RenderedPage(render_dashboard(report, history, project.lock, self.prefix))
-        cache.finish_build(("extract", "sidecar", "resolved", "analysis", "highlight", "page", "download", "index", "note-ids"))
+        cache.finish_build(SITE_KINDS)
         data = {"progress.json": progress_json(report), **dict(sorted(downloads.items()))}
         return SiteBuild(dict(sorted(pages.items())), data, tuple(findings), report, index.digest)
 
@@ -154,7 +156,7 @@ class SiteBuilder:
         downloads: dict[str, str],
         index: SiteIndex,
         workers: _Workers,
-        bindings: dict[str, dict[tuple[int, int], int]],
+        bindings: dict[str, Bindings],
     ) -> None:
         """Render the pages and make the downloads the cache lacks. A cold build hands both to the
         workers in one queue, biggest files first: each worker highlights and renders a page (the two
@@ -225,7 +227,7 @@ class SiteBuilder:
 
 
 def highlight_file(
-    file: LockedFile, model: SourceModel, index: SiteIndex, prefix: str, bindings: dict[tuple[int, int], int] | None = None
+    file: LockedFile, model: SourceModel, index: SiteIndex, prefix: str, bindings: Bindings | None = None
 ) -> tuple[str, ...]:
     """A file's code as HTML lines, with go-to-definition links and binding highlights (``bindings``
     when a cold start's extraction found them already)."""
@@ -290,7 +292,7 @@ def _work_job(job: tuple[Any, ...]) -> Any:
 
 
 def _highlight_and_render_job(
-    job: tuple[PageInput, str, dict[tuple[int, int], int] | None],
+    job: tuple[PageInput, str, Bindings | None],
 ) -> tuple[tuple[str, ...], RenderedPage]:
     page, prefix, bindings = job
     model = page.analysis.model
