@@ -67,9 +67,11 @@ def test_the_wheel_carries_both_licences_and_every_asset(wheel):
 
 def test_a_clean_install_starts_a_site_that_builds_strictly(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir, with_pip=False)  # this environment's pip installs into it (`--python`): no ensurepip
     python = env_dir / "bin" / "python"
-    install = subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)], capture_output=True, text=True
+    )
     assert install.returncode == 0, install.stderr[-3000:]
 
     upstream = tmp_path / "tiny"
