@@ -128,7 +128,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             rendered = self.build.pages[page.file.src_uri]
             if rendered.html_only:
                 # Finished, sanitized HTML: Markdown would only parse it twice more (for raw HTML and
-                # for ids) and let the site's preprocessors (snippets, macros) rewrite note text.
+                # for ids) and let the site's preprocessors (pymdownx.snippets) rewrite note text.
                 page._ann_generated = rendered
                 return ""
         if getattr(self, "command", "") != "serve" or self.build is None or page.file.src_uri in self.build.pages:
