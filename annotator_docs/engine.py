@@ -239,15 +239,19 @@ def _prepare_job(
     return model, load_sidecar(sidecar, display) if sidecar is not None else None, bindings
 
 
-#: The jobs of the current inheriting stage: set just before its workers fork, so they read their
-#: jobs from the memory they inherit instead of receiving pickled copies (a page's job holds the
-#: whole site index). Only ever set in the parent between forks; workers only read it.
-_INHERITED: tuple[Callable[[Any], Any], list[Any]] | None = None
+#: In a worker of an inheriting stage: its jobs, handed over once by the pool's initializer (inherited
+#: memory where processes fork, one pickled copy per worker elsewhere). The parent never sets it.
+_WORKER_JOBS: tuple[Callable[[Any], Any], list[Any]] | None = None
+
+
+def _receive_jobs(function: Callable[[Any], Any], jobs: list[Any]) -> None:
+    global _WORKER_JOBS
+    _WORKER_JOBS = (function, jobs)
 
 
 def _inherited_job(position: int) -> Any:
-    assert _INHERITED is not None, "an inheriting job ran outside a forked worker"
-    function, jobs = _INHERITED
+    assert _WORKER_JOBS is not None, "an inheriting job ran outside a worker that received its jobs"
+    function, jobs = _WORKER_JOBS
     return function(jobs[position])
 
 
@@ -261,48 +265,42 @@ class _Workers:
         self._fork = "fork" in multiprocessing.get_all_start_methods()
         self._pool: ProcessPoolExecutor | None = None
 
-    def map(self, function: Callable[[Any], T], jobs: list[Any], chunksize: int = 4) -> list[T]:
-        return list(self._started().map(function, jobs, chunksize=chunksize))
-
     def as_completed(
         self, function: Callable[[Any], T], jobs: list[Any], window: int = 8, *, inherit: bool = False
     ) -> Iterator[tuple[int, T]]:
         """``(index, result)`` for each job as it finishes, with at most ``window`` jobs in flight
         (bounded memory for results that are pages of HTML). Give the biggest jobs first: then no
         worker is left with one long file at the end while the other idles. ``inherit``: big jobs
-        that share data; where processes fork, fresh workers inherit the jobs instead of unpickling
-        each one."""
-        global _INHERITED
-        inheriting = inherit and self._fork
-        if inheriting:
+        that share data; fresh workers receive the whole list once and are sent only positions."""
+        if inherit:
             self._stop()
-            _INHERITED = (function, jobs)
-        pool = self._started()
+            pool = self._started(initializer=_receive_jobs, initargs=(function, jobs))
+        else:
+            pool = self._started()
 
         def submit(position: int, job: Any) -> Future[Any]:
-            return pool.submit(_inherited_job, position) if inheriting else pool.submit(function, job)
+            return pool.submit(_inherited_job, position) if inherit else pool.submit(function, job)
 
-        try:
-            pending: dict[Future[Any], int] = {}
-            queue = iter(enumerate(jobs))
-            while True:
-                for index, job in itertools.islice(queue, window - len(pending)):
-                    pending[submit(index, job)] = index
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield pending.pop(future), future.result()
-        finally:
-            _INHERITED = None  # the parent's reference only; the workers keep their inherited copy
+        pending: dict[Future[Any], int] = {}
+        queue = iter(enumerate(jobs))
+        while True:
+            for index, job in itertools.islice(queue, window - len(pending)):
+                pending[submit(index, job)] = index
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _started(self, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
 
             self._pool = ProcessPoolExecutor(
                 max_workers=min(2, os.cpu_count() or 1),
                 mp_context=multiprocessing.get_context("fork" if self._fork else None),
+                initializer=initializer,
+                initargs=initargs,
             )
         return self._pool
 

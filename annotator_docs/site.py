@@ -183,7 +183,8 @@ class SiteBuilder:
             return
         for page_job in page_jobs:
             page = page_job.page
-            code = self._highlighted(page.analysis.file, page.analysis.model, index)
+            model = page.analysis.model
+            code = self._highlighted(page.analysis.file, model, index, bindings.get(model.sha256) if model else None)
             pages[page_job.uri] = self._store(page_job.key, render_file_page(dataclasses.replace(page, code=code), self.renderer))
         for download_job in download_jobs:
             text = _annotate_job((download_job.analysis, lock, self.site_url))
@@ -204,7 +205,9 @@ class SiteBuilder:
         cache.put("page", key, stored)
         return stored
 
-    def _highlighted(self, file: LockedFile, model: SourceModel | None, index: SiteIndex) -> tuple[str, ...]:
+    def _highlighted(
+        self, file: LockedFile, model: SourceModel | None, index: SiteIndex, bindings: Bindings | None = None
+    ) -> tuple[str, ...]:
         """Highlighting depends on the code and the link targets, not on the notes: an edited sidecar
         re-renders its page without highlighting the code again."""
         if model is None:
@@ -213,7 +216,7 @@ class SiteBuilder:
         key = cache.key("highlight", file.key, model.sha256, index.digest)
         found: tuple[str, ...] | None = cache.recall("highlight", key)
         if found is None:
-            found = highlight_file(file, model, index, self.prefix)
+            found = highlight_file(file, model, index, self.prefix, bindings)
             cache.remember("highlight", key, found)
         return found
 

@@ -1,6 +1,6 @@
 """Code as syntax, blind to layout: what a fingerprint hashes (see :class:`~annotator_docs.models.Fingerprint`).
 
-* ``python_tokens`` / ``yaml_tokens`` / ``text_tokens``: for each line, the tokens that start on it,
+* ``python_layout`` (its ``tokens``) / ``yaml_tokens`` / ``text_tokens``: for each line, the tokens that start on it,
   joined by :data:`SEPARATOR` (a string token may hold spaces), without comments or indentation. A
   span's token stream is the same after its lines are re-wrapped, re-indented or re-commented.
 * ``window_digest``: a hash of the syntax nodes a run of lines holds whole (arguments of a call,
@@ -44,7 +44,7 @@ SEPARATOR = "\x1f"  # the unit separator: in no source token a reader would writ
 class PythonLayout:
     """What the tokenizer sees of a Python file's layout beside its tokens (one pass for both)."""
 
-    tokens: tuple[str, ...]  # per line, as :func:`python_tokens`
+    tokens: tuple[str, ...]  # per line, its code tokens joined by SEPARATOR
     logical_lines: tuple[tuple[int, int], ...]  # logical lines over several physical lines: (first, last)
     decorated: tuple[tuple[int, int], ...]  # (first decorator line, definition line) of decorated definitions
 
@@ -72,10 +72,6 @@ class _LogicalLines:
         if self.first and line > self.first:
             self.spans.append((self.first, line))
         self.first = 0
-
-
-def python_tokens(text: str, line_count: int) -> tuple[str, ...]:
-    return python_layout(text, line_count).tokens
 
 
 def python_layout(text: str, line_count: int) -> PythonLayout:
