@@ -149,7 +149,7 @@ def engine_edit_time(project: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
-def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = False) -> float:
+def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = False, each: list[float] | None = None) -> float:
     """Seconds from saving a file to `mkdocs serve` serving the page with the change (median).
 
     ``edit(n)`` changes a file so that the page at ``page`` comes to contain ``edit-n``; the server
@@ -189,6 +189,8 @@ def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = F
                 time.sleep(0.02)
             times.append(time.perf_counter() - started)
             time.sleep(1.0)  # let the server settle before the next save
+        if each is not None:
+            each.extend(times)
         return statistics.median(times)
     finally:
         server.terminate()
