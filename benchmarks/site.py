@@ -149,8 +149,8 @@ def engine_edit_time(project: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
-def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = False, each: list[float] | None = None) -> float:
-    """Seconds from saving a file to `mkdocs serve` serving the page with the change (median).
+def serve_edit_times(project: Path, page: str, edit, repeat: int, dirty: bool = False) -> list[float]:
+    """Seconds from saving a file to `mkdocs serve` serving the page with the change, one per save.
 
     ``edit(n)`` changes a file so that the page at ``page`` comes to contain ``edit-n``; the server
     is polled every 20 ms, so the figure includes mkdocs' own file-watching delay, as a user feels it.
@@ -189,9 +189,7 @@ def serve_edit_time(project: Path, page: str, edit, repeat: int, dirty: bool = F
                 time.sleep(0.02)
             times.append(time.perf_counter() - started)
             time.sleep(1.0)  # let the server settle before the next save
-        if each is not None:
-            each.extend(times)
-        return statistics.median(times)
+        return times
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -243,13 +241,17 @@ def main() -> None:
     plain_edit = lambda run: plain_page.write_text(plain_original.replace("\n", f" edit-{run}\n", 1))  # noqa: E731
     serve = {}
     if first_note in original:
-        serve["material (plain)"] = serve_edit_time(plain, f"{source_path}/", plain_edit, args.repeat)
+        serve["material (plain)"] = statistics.median(serve_edit_times(plain, f"{source_path}/", plain_edit, args.repeat))
         plain_page.write_text(plain_original)
-        serve["material (plain) --dirty"] = serve_edit_time(plain, f"{source_path}/", plain_edit, args.repeat, dirty=True)
+        serve["material (plain) --dirty"] = statistics.median(
+            serve_edit_times(plain, f"{source_path}/", plain_edit, args.repeat, dirty=True)
+        )
         plain_page.write_text(plain_original)
-        serve["annotator"] = serve_edit_time(annotated, f"files/{source_path}/", note_edit, args.repeat)
+        serve["annotator"] = statistics.median(serve_edit_times(annotated, f"files/{source_path}/", note_edit, args.repeat))
         sidecar.write_text(original)
-        serve["annotator --dirty"] = serve_edit_time(annotated, f"files/{source_path}/", note_edit, args.repeat, dirty=True)
+        serve["annotator --dirty"] = statistics.median(
+            serve_edit_times(annotated, f"files/{source_path}/", note_edit, args.repeat, dirty=True)
+        )
         sidecar.write_text(original)
 
     material, pycco = results["material (plain)"][0], results["pycco"][0]
