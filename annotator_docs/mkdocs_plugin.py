@@ -30,7 +30,9 @@ from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
 from .render.page import RenderedPage, anchor_ids
+from .search_memo import SearchEntryMemo
 from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
+from .watching import watch_folders_by_events
 
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
@@ -60,6 +62,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         self.command = command
         self.bytecode = _TemplateBytecode()
         self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
+        self._search_memo = SearchEntryMemo() if command == "serve" else None
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
         # mkdocs makes a new Jinja environment for every rebuild; keep the compiled theme templates
@@ -143,6 +146,12 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             return ""
         return markdown
 
+    def on_serve(self, server: Any, *, config: Any, builder: Any) -> Any:
+        # A saved note starts its rebuild when the OS reports it, not at mkdocs' next poll.
+        if self.config.enabled:
+            watch_folders_by_events(server)
+        return server
+
     def _sidecar_edit_url(self, uri: str, config: Any) -> str | None:
         """ "Edit this page" on a file's page opens its sidecar: `edit_uri` points into the docs folder
         (`edit/main/docs/`), so the sidecar is the same base with `annotations/...` in place of `docs/`.
@@ -173,6 +182,9 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         self.build: SiteBuild | None = None
         if not self.config.enabled:
             return
+        memo: SearchEntryMemo | None = getattr(self, "_search_memo", None)
+        if memo is not None:
+            memo.attach(config.plugins)
         try:
             self.build = self.builder.build(with_history=self.config.history)
         except AnnotatorError as error:
@@ -231,6 +243,11 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
                 self._conversions.clear()  # bounded: a long session with many edits starts over
             self._conversions[key] = (page.toc, page.present_anchor_ids, page._title_from_render, html_text)
         return html_text
+
+    def on_post_build(self, *, config: Any) -> None:
+        memo: SearchEntryMemo | None = getattr(self, "_search_memo", None)
+        if memo is not None and memo.indexed:
+            log.debug(f"annotator: search entries of {memo.reused} of {memo.indexed} page(s) reused from the last build")
 
     def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
         # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.
