@@ -30,7 +30,7 @@ from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
 from .render.page import RenderedPage, anchor_ids
-from .search_memo import SearchEntryMemo
+from .serve_memo import PageRenderMemo, SearchEntryMemo
 from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
 from .watching import watch_folders_by_events
 
@@ -63,6 +63,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         self.bytecode = _TemplateBytecode()
         self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
         self._search_memo = SearchEntryMemo() if command == "serve" else None
+        self._render_memo = PageRenderMemo() if command == "serve" else None
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
         # mkdocs makes a new Jinja environment for every rebuild; keep the compiled theme templates
@@ -70,7 +71,14 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         bytecode = getattr(self, "bytecode", None)
         if bytecode is not None and env.bytecode_cache is None:
             env.bytecode_cache = bytecode
+        memo: PageRenderMemo | None = getattr(self, "_render_memo", None)
+        if memo is not None and self.config.enabled:
+            memo.attach(env, config=config, nav=getattr(self, "_nav", None), files=files)
         return env
+
+    def on_nav(self, nav: Any, *, config: Any, files: Any) -> Any:
+        self._nav = nav  # for on_env, which mkdocs does not give it
+        return nav
 
     def on_config(self, config: Any) -> Any:
         if not self.config.enabled:
@@ -245,9 +253,10 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         return html_text
 
     def on_post_build(self, *, config: Any) -> None:
-        memo: SearchEntryMemo | None = getattr(self, "_search_memo", None)
-        if memo is not None and memo.indexed:
-            log.debug(f"annotator: search entries of {memo.reused} of {memo.indexed} page(s) reused from the last build")
+        for label, memo in (("search entries", "_search_memo"), ("theme renders", "_render_memo")):
+            pages = getattr(getattr(self, memo, None), "pages", None)
+            if pages is not None and pages.asked:
+                log.debug(f"annotator: {label} of {pages.reused} of {pages.asked} page(s) reused from the last build")
 
     def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
         # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.

@@ -35,6 +35,10 @@ log = logging.getLogger("mkdocs.plugins.annotator")
 # Reading a file is an event too (opened, closed without writing), and a build reads the docs it
 # watches: only changes may count, or every build would start the next.
 CHANGES: list[type[FileSystemEvent]] = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, DirMovedEvent]
+# How long mkdocs waits for quiet after a change before it rebuilds (its own default: 0.1 s). The
+# events of one save arrive within milliseconds of each other, and a poll hands over its changes
+# in one burst; a burst that outlasts this only costs a second rebuild.
+QUIET_SECONDS = 0.05
 # How long after an OS event the poll's report of the same path is dropped: one poll interval
 # (0.5 s) plus the time a poll of a large tree can take.
 SEEN_FOR_SECONDS = 2.0
@@ -171,6 +175,8 @@ def watch_folders_by_events(server: Any) -> None:
         for _ in range(count):
             server.unwatch(path)
     server.observer = FolderEventsObserver(observer)
+    if isinstance(getattr(server, "build_delay", None), float):
+        server.build_delay = min(server.build_delay, QUIET_SECONDS)
     for path, count in counts.items():
         for _ in range(count):
             server.watch(path)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from mkdocs.livereload import LiveReloadServer
@@ -169,62 +171,77 @@ from pathlib import Path
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
-project, edits = Path(sys.argv[1]), json.loads(sys.argv[2])
+project, steps = Path(sys.argv[1]), json.loads(sys.argv[2])
 messages = []
 class Keep(logging.Handler):
     def emit(self, record):
         messages.append(record.getMessage())
 logger = logging.getLogger("mkdocs.plugins.annotator")
 logger.addHandler(Keep()); logger.setLevel(logging.DEBUG)
-def config(site):
-    return load_config(config_file=str(project / "mkdocs.yml"), site_dir=str(project / site))
-first = config("serve")
-first.plugins.on_startup(command="serve", dirty=False)
-build(first)
-for path, old, new in edits:  # what an annotator saves between two rebuilds
-    target = project / path
-    text = target.read_text()
-    assert old in text, old
-    target.write_text(text.replace(old, new, 1))
-build(config("serve"))
-print(json.dumps([m for m in messages if "search entries" in m]))
+for number, edits in enumerate(steps):
+    for path, old, new in edits:  # what an annotator saves between two rebuilds
+        target = project / path
+        text = target.read_text()
+        assert old in text, old
+        target.write_text(text.replace(old, new, 1))
+    config = load_config(config_file=str(project / "mkdocs.yml"), site_dir=str(project / f"site-{number}"))
+    if number == 0:
+        config.plugins.on_startup(command="serve", dirty=False)
+    build(config)
+print(json.dumps([m for m in messages if "reused" in m]))
 """
 
+NOTE_EDIT = ["annotations/trainer/train_grpo.py.yaml", "A module logger.", "A module logger, searchable-edit."]
+GUIDE_EDIT = ["docs/guide.md", "Start with the loop.", "Start with the reward."]
+CONFIG_EDIT = ["mkdocs.yml", "site_name: fixture", "site_name: fixture renamed"]
 
-def test_a_serve_rebuild_reuses_search_entries_and_indexes_exactly_what_a_fresh_build_does(tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(FIXTURE_PROJECT, project)
-    write_site(project)
-    (project / "docs/guide.md").write_text("# Guide\n\n## Reading a trainer\n\nStart with the loop.\n")
-    edits = [
-        ["annotations/trainer/train_grpo.py.yaml", "A module logger.", "A module logger, searchable-edit."],
-        ["docs/guide.md", "Start with the loop.", "Start with the reward."],
-    ]
+
+def serve_session(project: Path, steps: list[list[list[str]]]) -> list[list[int]]:
+    """Builds in one process as `mkdocs serve` makes them (plugins kept, one rebuild per step of
+    saves); returns each build's "reused N of M" counts, search entries then theme renders."""
     session = subprocess.run(
-        [sys.executable, "-c", SERVE_SESSION, str(project), json.dumps(edits)],
+        [sys.executable, "-c", SERVE_SESSION, str(project), json.dumps(steps)],
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
     )
     assert session.returncode == 0, session.stderr[-3000:]
     messages = json.loads(session.stdout.strip().splitlines()[-1])
-    first, second = ([int(n) for n in re.findall(r"\b\d+\b", m)] for m in messages)
-    assert first[0] == 0 and first[1] > 3, messages
-    # every page but the two edited ones (the trainer's file page, the guide) from the memo
-    assert second == [first[1] - 2, first[1]], messages
+    return [[int(n) for n in re.findall(r"\b\d+\b", m)] for m in messages]
 
-    fresh = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(project / "fresh")],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-    assert fresh.returncode == 0, fresh.stderr
 
-    def entries(site: str) -> list[dict]:
-        return sorted(json.loads((project / site / "search/search_index.json").read_text())["docs"], key=json.dumps)
+def site_files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
-    served = entries("serve")
-    assert served == entries("fresh")
-    texts = " ".join(e["text"] for e in served)
-    assert "searchable-edit" in texts and "Start with the reward." in texts and "Start with the loop." not in texts
+
+def test_serve_rebuilds_reuse_work_and_serve_exactly_what_a_fresh_session_does(tmp_path):
+    """Reused search entries and theme renders change nothing: after each save, every file of the
+    site equals that of a fresh process's first build of the same sources."""
+    original = tmp_path / "original"
+    shutil.copytree(FIXTURE_PROJECT, original)
+    write_site(original)
+    (original / "docs/guide.md").write_text("# Guide\n\n## Reading a trainer\n\nStart with the loop.\n")
+    session = tmp_path / "session"
+    shutil.copytree(original, session)
+    counts = serve_session(session, [[], [NOTE_EDIT, GUIDE_EDIT], [CONFIG_EDIT]])
+    search, renders = counts[0::2], counts[1::2]
+    pages = search[0][1]
+    assert pages > 3 and search[0] == [0, pages] and renders[0] == [0, pages], counts
+    # a note and a hand-written page saved: every other page from the memos
+    assert search[1] == [pages - 2, pages] and renders[1] == [pages - 2, pages], counts
+    # mkdocs.yml saved: the header of every page changes, nothing is reused but search entries
+    assert renders[2] == [0, pages] and search[2] == [pages, pages], counts
+
+    for step, edits in ((1, [NOTE_EDIT, GUIDE_EDIT]), (2, [NOTE_EDIT, GUIDE_EDIT, CONFIG_EDIT])):
+        fresh = tmp_path / f"fresh-{step}"
+        shutil.copytree(original, fresh)
+        serve_session(fresh, [edits])  # saved before the first build: nothing to reuse
+        expected, served = site_files(fresh / "site-0"), site_files(session / f"site-{step}")
+        assert sorted(served) == sorted(expected)
+        assert [name for name in expected if served[name] != expected[name]] == [], f"after step {step}"
+    after_note = site_files(session / "site-1")
+    page = after_note["files/trainer/train_grpo.py/index.html"].decode()
+    assert "searchable-edit" in page
+    assert "Start with the reward." in after_note["search/search_index.json"].decode()
+    assert "fixture renamed" in site_files(session / "site-2")["index.html"].decode()
