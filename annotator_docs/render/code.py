@@ -1,4 +1,5 @@
-"""Highlight a source once with Pygments, as one HTML string per line, with cross-file links.
+"""Highlight a source once with Pygments (its lexers run a state at a time, see :mod:`.fast_lexer`),
+as one HTML string per line, with cross-file links.
 
 Lines are produced by splitting token values at newlines, so a multi-line string or comment is
 closed and reopened on every line and each line stands alone in the page. The count of lines out
@@ -17,6 +18,8 @@ from pygments.lexers import BashLexer, PythonLexer, TextLexer, YamlLexer, get_le
 from pygments.token import STANDARD_TYPES, Name, _TokenType
 from pygments.util import ClassNotFound
 
+from .fast_lexer import accelerated
+
 LinkResolver = Callable[[str, int], "str | None"]  # (name, line) -> href or None
 
 
@@ -34,7 +37,7 @@ def _lexer(language: str, path: str = "") -> Lexer:
             lexer = get_lexer_for_filename(path, None, **options) if path else TextLexer(**options)
         except ClassNotFound:
             lexer = TextLexer(**options)
-    return lexer
+    return accelerated(lexer)
 
 
 @functools.cache  # token types are a fixed set
