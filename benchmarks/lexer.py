@@ -1,7 +1,7 @@
 """Pygments' Python lexer against annotator's accelerated run of it, on every Python file of the
 standard library: the tokens must be identical, and the time is printed. Run by hand:
 
-    .venv/bin/python benchmarks/lexer.py            # every file (about five minutes on 2 cores)
+    .venv/bin/python benchmarks/lexer.py            # every file (about five minutes)
     .venv/bin/python benchmarks/lexer.py --limit 300
 """
 

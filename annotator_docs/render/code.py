@@ -1,4 +1,4 @@
-"""Highlight a source once with Pygments (its lexers run a state at a time, see :mod:`.fast_lexer`),
+"""Highlight a source once with Pygments (its lexers sped up, see :mod:`.fast_lexer`),
 as one HTML string per line, with cross-file links.
 
 Lines are produced by splitting token values at newlines, so a multi-line string or comment is

@@ -1,13 +1,15 @@
-"""Pygments' regex lexers, run with one regular expression per state instead of one per rule.
+"""Pygments' regex lexers, trying at each position only the rules that can start with the
+character found there.
 
 Pygments' `RegexLexer` tries a state's rules one after another at each position, a Python call per
 rule: the Python lexer averages over 30 tries per token, and lexing was half of a cold build's work.
-Joined into one alternation per state (each rule's pattern in its own group, with its own flags), the
-regular expression engine makes the same choice, the first rule in order that matches here, in one
-call. The rules, their order, their actions and the state machine are Pygments' own, and the tokens
-are identical: `tests/test_highlight.py` compares them with Pygments' on every sample it has, and on
-the standard library when asked. A state whose patterns refer to their own groups by number or
-name (a shell here-document does) keeps Pygments' rule-by-rule matching.
+Most of those tries cannot succeed: a rule for a string cannot match where the text has a digit.
+Each rule's pattern is read once (by the standard library's own parser) for the characters a match
+may begin with; at a position, the rules left out are exactly those that cannot match a string
+starting with the character there. The rules, their order, their compiled patterns, their actions
+and the state machine are Pygments' own, so the tokens are identical: `tests/test_highlight.py`
+compares them with Pygments' on every sample it has, and `benchmarks/lexer.py` on the standard
+library. A pattern beyond this reading (a group reference, say) stays a candidate everywhere.
 """
 
 from __future__ import annotations
@@ -21,66 +23,31 @@ from typing import Any
 from pygments.lexer import Lexer, RegexLexer
 from pygments.token import Error, Whitespace, _TokenType
 
-_GLOBAL_FLAGS = re.compile(r"\A\(\?([aiLmsux]+)\)")
-_SELF_REFERENCE = re.compile(r"\\[1-9]|\(\?P[=<]|\(\?\(")  # backreferences, named or conditional groups
-_SCOPED = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
-
 # the standard library's own reading of a pattern (the module sre_parse was, before Python 3.11)
 _parser: Any = importlib.import_module("re._parser")
 
 Rule = tuple[Callable[..., Any], Any, Any]  # Pygments' processed rule: (pattern.match, action, new state)
-_ANY = "any"
-
-
-def _pattern(rule: Rule) -> re.Pattern[str]:
-    match: Any = rule[0]  # a bound `Pattern.match`
-    pattern: re.Pattern[str] = match.__self__
-    return pattern  # a rule that may start with any character
+_ANY = "any"  # a rule that may start with any character
 
 
 class _State:
-    """One state's rules and, for each character a token may start with, the rules that could
-    match there joined into one pattern (in their order: the first that matches is Pygments' choice)."""
+    """One state's rules and, by the character a token starts with, the rules that could match."""
 
-    __slots__ = ("_branches", "_first", "_joined", "rules")
+    __slots__ = ("_at", "_first", "rules")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
-        self._branches: list[str] | None = []
-        self._first: list[Any] = []  # per rule: _ANY, or (predicate of a first character, may match empty)
-        self._joined: dict[str, tuple[re.Pattern[str], dict[int, Rule]] | None] = {}
-        for rule in rules:
-            pattern: re.Pattern[str] = _pattern(rule)
-            source = _GLOBAL_FLAGS.sub("", pattern.pattern, count=1)
-            if _SELF_REFERENCE.search(source) or pattern.flags & re.ASCII:
-                self._branches = None
-                return
-            on = "".join(letter for flag, letter in _SCOPED if pattern.flags & flag)
-            off = "".join(letter for flag, letter in _SCOPED if not pattern.flags & flag)
-            self._branches.append(f"((?{on}-{off}:{source}))" if off else f"((?{on}:{source}))")
-            self._first.append(_first_characters(pattern))
+        self._first = [_first_characters(rule[0]) for rule in rules]
+        self._at: dict[str, tuple[Rule, ...]] = {}
 
-    @property
-    def joinable(self) -> bool:
-        return self._branches is not None
-
-    def at(self, char: str) -> tuple[re.Pattern[str], dict[int, Rule]] | None:
-        """The joined pattern of the rules that may match where ``char`` ("" at the end) starts,
-        and which rule each of its groups is; None when no rule can."""
-        if char in self._joined:
-            return self._joined[char]
-        assert self._branches is not None
-        chosen = [i for i, first in enumerate(self._first) if _may_start(first, char)]
-        joined = None
-        if chosen:
-            group, rule_of_group = 1, {}
-            for i in chosen:
-                rule_of_group[group] = self.rules[i]
-                group += 1 + _pattern(self.rules[i]).groups
-            joined = (re.compile("|".join(self._branches[i] for i in chosen)), rule_of_group)
-        if len(self._joined) < 4096:  # bounded: text in any script meets few characters per state
-            self._joined[char] = joined
-        return joined
+    def at(self, char: str) -> tuple[Rule, ...]:
+        """The rules, in order, that may match where ``char`` starts ("" at the end of the text)."""
+        found = self._at.get(char)
+        if found is None:
+            found = tuple(rule for rule, first in zip(self.rules, self._first, strict=True) if _may_start(first, char))
+            if len(self._at) < 4096:  # bounded: text in any script meets few characters per state
+                self._at[char] = found
+        return found
 
 
 def _may_start(first: Any, char: str) -> bool:
@@ -90,9 +57,11 @@ def _may_start(first: Any, char: str) -> bool:
     return nullable or (char != "" and accepts(char))
 
 
-def _first_characters(pattern: re.Pattern[str]) -> Any:
-    """What a match of ``pattern`` may start with: (predicate, may match empty), or _ANY when the
-    pattern is beyond this reading (it then stays a candidate everywhere, which is always right)."""
+def _first_characters(match: Any) -> Any:
+    """What a match of a rule's pattern (``match`` is its bound `Pattern.match`) may start with:
+    (predicate, may match empty), or _ANY when the pattern is beyond this reading (it then stays a
+    candidate everywhere, which is always right)."""
+    pattern: re.Pattern[str] = match.__self__
     try:
         parsed = _parser.parse(pattern.pattern, pattern.flags)
         predicates, nullable = _first_of(list(parsed), bool(pattern.flags & re.IGNORECASE))
@@ -198,7 +167,7 @@ def _states(lexer_class: type[RegexLexer]) -> dict[Any, _State]:
 
 
 def accelerated(lexer: Lexer) -> Lexer:
-    """The lexer itself, its token stream matched a state at a time when it is a plain
+    """The lexer itself, trying only the rules that can match at each position when it is a plain
     `RegexLexer` (one that keeps Pygments' own `get_tokens_unprocessed`)."""
     cls = type(lexer)
     if not isinstance(lexer, RegexLexer) or cls.get_tokens_unprocessed is not RegexLexer.get_tokens_unprocessed:
@@ -209,62 +178,49 @@ def accelerated(lexer: Lexer) -> Lexer:
 
 
 def _tokens(lexer: RegexLexer, states: dict[Any, _State], text: str, stack: tuple[str, ...] = ("root",)) -> Iterator[Any]:
-    """`RegexLexer.get_tokens_unprocessed` (Pygments 2.x) with the rule chosen by one match."""
+    """`RegexLexer.get_tokens_unprocessed` (Pygments 2.x), trying only the rules that can match here."""
     pos = 0
     statestack = list(stack)
     state = states[statestack[-1]]
     while True:
-        rule: Rule | None = None
-        m: re.Match[str] | None = None
-        if state.joinable:
-            candidates = state.at(text[pos : pos + 1])
-            joined = candidates[0].match(text, pos) if candidates is not None else None
-            if joined is not None:
-                rule = candidates[1][joined.lastindex or 0]  # type: ignore[index]
-                # an action other than a token type reads the rule's own groups: match it alone
-                m = joined if type(rule[1]) is _TokenType else rule[0](text, pos)
-        else:
-            for candidate in state.rules:
-                m = candidate[0](text, pos)
-                if m:
-                    rule = candidate
-                    break
-        if rule is not None and m is not None:
-            _, action, new_state = rule
-            if action is not None:
-                if type(action) is _TokenType:
-                    yield pos, action, m.group()
-                else:
-                    yield from action(lexer, m)
-            pos = m.end()
-            if new_state is not None:
-                if isinstance(new_state, tuple):
-                    for name in new_state:
-                        if name == "#pop":
-                            if len(statestack) > 1:
-                                statestack.pop()
-                        elif name == "#push":
-                            statestack.append(statestack[-1])
-                        else:
-                            statestack.append(name)
-                elif isinstance(new_state, int):
-                    if abs(new_state) >= len(statestack):
-                        del statestack[1:]
+        for rexmatch, action, new_state in state.at(text[pos : pos + 1]):
+            m = rexmatch(text, pos)
+            if m:
+                if action is not None:
+                    if type(action) is _TokenType:
+                        yield pos, action, m.group()
                     else:
-                        del statestack[new_state:]
-                elif new_state == "#push":
-                    statestack.append(statestack[-1])
-                else:
-                    raise AssertionError(f"wrong state def: {new_state!r}")
-                state = states[statestack[-1]]
-            continue
-        if pos >= len(text):
-            break
-        if text[pos] == "\n":  # at the end of a line, back to the root state
-            statestack = ["root"]
-            state = states["root"]
-            yield pos, Whitespace, "\n"
+                        yield from action(lexer, m)
+                pos = m.end()
+                if new_state is not None:
+                    if isinstance(new_state, tuple):
+                        for name in new_state:
+                            if name == "#pop":
+                                if len(statestack) > 1:
+                                    statestack.pop()
+                            elif name == "#push":
+                                statestack.append(statestack[-1])
+                            else:
+                                statestack.append(name)
+                    elif isinstance(new_state, int):
+                        if abs(new_state) >= len(statestack):
+                            del statestack[1:]
+                        else:
+                            del statestack[new_state:]
+                    elif new_state == "#push":
+                        statestack.append(statestack[-1])
+                    else:
+                        raise AssertionError(f"wrong state def: {new_state!r}")
+                    state = states[statestack[-1]]
+                break
+        else:
+            if pos >= len(text):
+                break
+            if text[pos] == "\n":  # at the end of a line, back to the root state
+                statestack = ["root"]
+                state = states["root"]
+                yield pos, Whitespace, "\n"
+                pos += 1
+                continue
+            yield pos, Error, text[pos]
             pos += 1
-            continue
-        yield pos, Error, text[pos]
-        pos += 1
