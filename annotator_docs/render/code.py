@@ -53,6 +53,11 @@ def _linkable(ttype: _TokenType) -> bool:
     return ttype in Name and ttype is not Name.Attribute  # type: ignore[comparison-overlap]  # _TokenType.__contains__
 
 
+@functools.cache
+def _kind(ttype: _TokenType) -> tuple[str, bool]:
+    return _css_class(ttype), _linkable(ttype)
+
+
 def _escape(text: str) -> str:
     if "&" in text or "<" in text or ">" in text:
         return html.escape(text, quote=False)
@@ -72,14 +77,37 @@ def highlight_lines(
         return []
     text = "\n".join(lines)
     out: list[list[str]] = [[]]
+    line = out[0]
     column = 0
     previous_value = ""
     for ttype, value in _lexer(language, path).get_tokens(text):
-        css = _css_class(ttype)
-        link = resolve is not None and previous_value != "." and _linkable(ttype)
-        for index, piece in enumerate(value.split("\n") if "\n" in value else (value,)):
+        css, linkable = _kind(ttype)
+        if "\n" not in value:  # most tokens: one piece on the current line
+            if not value:
+                continue
+            escaped = _escape(value)
+            if linkable:
+                if resolve is not None and previous_value != ".":
+                    href = resolve(value, len(out))
+                    if href:
+                        escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
+                binding = bindings.get((len(out), column)) if bindings else None
+                if binding is not None:
+                    escaped = f'<span class="{css}" data-b="{binding}">{escaped}</span>'
+                elif css:
+                    escaped = f'<span class="{css}">{escaped}</span>'
+            elif css:
+                escaped = f'<span class="{css}">{escaped}</span>'
+            line.append(escaped)
+            column += len(value)
+            if not value.isspace():
+                previous_value = value.strip()
+            continue
+        link = resolve is not None and previous_value != "." and linkable
+        for index, piece in enumerate(value.split("\n")):
             if index:
-                out.append([])
+                line = []
+                out.append(line)
                 column = 0
             if not piece:
                 continue
@@ -88,13 +116,13 @@ def highlight_lines(
                 href = resolve(piece, len(out))
                 if href:
                     escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
-            binding = bindings.get((len(out), column)) if bindings and _linkable(ttype) else None
+            binding = bindings.get((len(out), column)) if bindings and linkable else None
             if binding is not None:
-                out[-1].append(f'<span class="{css}" data-b="{binding}">{escaped}</span>')
+                line.append(f'<span class="{css}" data-b="{binding}">{escaped}</span>')
             else:
-                out[-1].append(f'<span class="{css}">{escaped}</span>' if css else escaped)
+                line.append(f'<span class="{css}">{escaped}</span>' if css else escaped)
             column += len(piece)
-        if not value.isspace() and value:
+        if not value.isspace():
             previous_value = value.strip()
     rendered = ["".join(parts) for parts in out]
     # A lexer may drop or add a trailing newline; the page must show exactly the source's lines.
