@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from .coverage import progress_report
-from .engine import ANALYSIS_KINDS, Analysed, Bindings, Engine, _Workers, progress_json
+from .engine import ANALYSIS_KINDS, Analysed, Bindings, Engine, _Workers, collector_paused, progress_json
 from .findings import Finding
 from .history import coverage_history
 from .layout import annotated_uri, page_uri, url_of
@@ -63,6 +63,10 @@ class SiteBuilder:
         )
 
     def build(self, with_history: bool = True) -> SiteBuild:
+        with collector_paused():
+            return self._build(with_history)
+
+    def _build(self, with_history: bool = True) -> SiteBuild:
         engine, project, cache = self.engine, self.engine.project, self.engine.cache
         cache.start_build()
         sources = engine.read_sources()

@@ -245,3 +245,15 @@ def test_serve_rebuilds_reuse_work_and_serve_exactly_what_a_fresh_session_does(t
     assert "searchable-edit" in page
     assert "Start with the reward." in after_note["search/search_index.json"].decode()
     assert "fixture renamed" in site_files(session / "site-2")["index.html"].decode()
+
+
+def test_a_plugin_the_render_memo_does_not_know_turns_it_off(tmp_path):
+    """Another plugin may feed templates what the memo's key cannot see: every page renders anew."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    write_site(project)
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text().replace("plugins:\n  - search\n", "plugins:\n  - search\n  - tags\n", 1))
+    counts = serve_session(project, [[], [NOTE_EDIT]])
+    pages = counts[0][1]
+    assert counts == [[0, pages], [pages - 1, pages]], counts  # search entries only: no theme renders reused
