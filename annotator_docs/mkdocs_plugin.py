@@ -236,7 +236,8 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         generated: RenderedPage | None = getattr(page, "_ann_generated", None)
         if generated is not None:
             body = generated.body()
-            page.present_anchor_ids = anchor_ids(body)  # what mkdocs' conversion would have found
+            # what mkdocs' conversion would have found, the rows swapped in later included
+            page.present_anchor_ids = anchor_ids(body) | set(generated.anchors)
             return body
         cached = getattr(page, "_ann_converted", None)
         if cached is not None:

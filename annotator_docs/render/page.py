@@ -98,6 +98,7 @@ class RenderedPage:
     block_files: tuple[tuple[str, str, str], ...] = ()  # (placeholder, file holding the HTML, its sha256)
     findings: tuple[Finding, ...] = ()
     html_only: bool = False  # below its front matter the page is finished HTML: a builder may skip Markdown
+    anchors: tuple[str, ...] = ()  # the symbols' ids, which only the swapped-in rows carry: for link checks before the swap
 
     def inline(self) -> str:
         return self.swap_blocks(self.markdown)
@@ -303,7 +304,8 @@ def render_file_page(page: PageInput, renderer: NoteRenderer) -> RenderedPage:
     parts.append(_html_block(header))
     parts.append(placeholder + "\n\n")
     parts.append(_html_block(footer))
-    return RenderedPage("".join(parts), tuple(blocks), findings=tuple(notes.findings), html_only=True)
+    symbols = tuple(dict.fromkeys(anchor_id(s.qualname) for s in model.symbols))
+    return RenderedPage("".join(parts), tuple(blocks), findings=tuple(notes.findings), html_only=True, anchors=symbols)
 
 
 def _outline_out(header: str, key: str) -> tuple[str, tuple[str, str] | None]:
@@ -373,8 +375,9 @@ def _outline(analysis: FileAnalysis) -> list[dict[str, Any]]:
 
 
 def _search_index(notes: _Notes, page: PageInput, model: SourceModel) -> str:
-    """One heading per note, with the note's own anchor and its plain text: what search indexes."""
-    out = ["".join(f'<span id="{html.escape(anchor_id(s.qualname))}"></span>' for s in model.symbols)]  # for link checkers
+    """One heading per note, with the note's own anchor and its plain text: what search indexes.
+    (The symbols' anchors are in the rows only: search parsed them on every page for nothing.)"""
+    out = []
     for note_id, (heading, text) in notes.plain.items():
         out.append(f'<h3 id="note-{html.escape(note_id)}">{html.escape(heading)}</h3><p>{html.escape(text)}</p>')
     if page.search_code:  # one line of code tokens: search needs the words, not the layout
