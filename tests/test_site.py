@@ -291,7 +291,8 @@ def test_search_has_one_entry_per_note_with_its_anchor_and_no_chrome(fixture_sit
     text = " ".join(doc["text"] for doc in entries)
     for chrome in ("upstream", "intact", "What", "L35"):
         assert chrome not in text.split(), chrome
-    assert "of lines annotated" not in text  # the annotator view's status block is not for readers' searches
+    # the annotator view (its status block, its toggle) is not for readers' searches
+    assert "of lines annotated" not in text and "Annotator view" not in text
     assert "basicConfig" not in text  # the code is not indexed unless asked
 
 
