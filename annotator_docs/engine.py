@@ -65,6 +65,7 @@ class Engine:
         self.cache = cache if cache is not None else Cache.for_project(project.root)
         self.search_code = search_code  # index the code for search too, not only notes and symbol names
         self._cold_bindings: dict[str, Bindings] = {}
+        self._lock_key: str | None = None
 
     # -- stages ------------------------------------------------------------------------------------
     def read_sources(self) -> dict[str, bytes | None]:
@@ -154,19 +155,27 @@ class Engine:
         sources = self.read_sources() if sources is None else sources
         analysed = self.analysed(sources) if analysed is None else analysed
         models = {f.key: m for f in self.project.lock.all_files if (m := self.model(f, sources[f.key])) is not None}
-        key = self.cache.key("index", prefix, *sorted(a.key for a in analysed), *sorted(m.sha256 for m in models.values()))
-        found: tuple[SiteIndex, dict[str, SourceModel]] | None = self.cache.recall("index", key)
-        if found is None:
-            ids = {}
-            for a in analysed:  # note ids per analysis, kept: an edit recomputes those of one file
-                found_ids: tuple[str, ...] | None = self.cache.recall("note-ids", a.key)
-                if found_ids is None:
-                    found_ids = tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else ()
-                    self.cache.remember("note-ids", a.key, found_ids)
-                ids[a.analysis.file.key] = found_ids
-            found = (SiteIndex.build(self.project.lock, models, ids, prefix), models)
-            self.cache.remember("index", key, found)
-        return found
+        ids = {}
+        for a in analysed:  # note ids per analysis, kept: an edit recomputes those of one file
+            found_ids: tuple[str, ...] | None = self.cache.recall("note-ids", a.key)
+            if found_ids is None:
+                found_ids = tuple(note_ids(a.analysis.sidecar)) if a.analysis.sidecar else ()
+                self.cache.remember("note-ids", a.key, found_ids)
+            ids[a.analysis.file.key] = found_ids
+        # what the index is made of: an edit that changes a note's text, not its id, reuses it
+        key = self.cache.key(
+            "index", prefix, self._lock_digest(), repr(sorted(ids.items())), *sorted(m.sha256 for m in models.values())
+        )
+        index: SiteIndex | None = self.cache.recall("index", key)
+        if index is None:
+            index = SiteIndex.build(self.project.lock, models, ids, prefix)
+            self.cache.remember("index", key, index)
+        return index, models
+
+    def _lock_digest(self) -> str:
+        if self._lock_key is None:
+            self._lock_key = hashlib.sha256(repr(to_data(self.project.lock)).encode("utf-8", "surrogatepass")).hexdigest()
+        return self._lock_key
 
     def highlighted(self, model: SourceModel) -> tuple[str, ...]:
         """A file's code highlighted without links (excerpts on hand-written pages), once per version."""

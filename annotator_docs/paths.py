@@ -24,10 +24,13 @@ def check_relative_path(value: object, *, what: str, code: str = "L005", where: 
     return value
 
 
-def safe_join(root: Path, relative: str, *, what: str, code: str = "L005", where: str = "") -> Path:
-    """``root / relative``, refusing anything that resolves (symlinks included) outside ``root``."""
+def safe_join(
+    root: Path, relative: str, *, what: str, code: str = "L005", where: str = "", root_resolved: Path | None = None
+) -> Path:
+    """``root / relative``, refusing anything that resolves (symlinks included) outside ``root``
+    (``root_resolved``: the caller's resolution of ``root``, for one read of many)."""
     check_relative_path(relative, what=what, code=code, where=where)
-    root_resolved = root.resolve()
+    root_resolved = root.resolve() if root_resolved is None else root_resolved
     candidate = (root_resolved / relative).resolve()
     if not candidate.is_relative_to(root_resolved):
         fail(code, f"{what} `{relative}` resolves outside {root_resolved}", path=where, hint="is a symlink pointing elsewhere?")

@@ -39,6 +39,7 @@ class Project:
         self.lock = lock
         self.annotations_dir = self.root / ANNOTATIONS
         self._annotations_resolved = self.annotations_dir.resolve()
+        self._root_resolved = self.root.resolve()  # every build reads every sidecar through it
         self._source_files: dict[str, Path] = {}
 
     @classmethod
@@ -92,7 +93,9 @@ class Project:
         if not path.exists() and not path.is_symlink():
             return SidecarBytes(False)
         try:
-            resolved = safe_join(self.root, display, what="sidecar", code="S011", where=display)  # checked on every read
+            resolved = safe_join(  # checked on every read
+                self.root, display, what="sidecar", code="S011", where=display, root_resolved=self._root_resolved
+            )
         except AnnotatorError as error:
             return SidecarBytes(True, refused=error.findings[0])
         except (OSError, RuntimeError):  # a symlink loop
