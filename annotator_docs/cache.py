@@ -4,11 +4,12 @@ Two tiers behind one interface. In memory, a long ``mkdocs serve`` session redoe
 touched; after each build the memory keeps only what that build used, so it stays flat. On disk,
 under ``.annotator-cache/``, a new process starts warm.
 
-The disk tier holds data, never code: each entry is JSON (the models through
-:func:`~annotator_docs.models.to_data`) with a format version and an HMAC made with a key that lives
-outside the project (``$XDG_CACHE_HOME/annotator-docs/key``). An entry that does not parse, has
-another version, or whose HMAC does not match (a file planted by a pull request, a stale format)
-is ignored and computed again. Large HTML blocks are stored beside their entry and checked
+The disk tier holds data, never code: each entry is a line of JSON (a format version, the kind,
+an HMAC made with a key that lives outside the project, ``$XDG_CACHE_HOME/annotator-docs/key``)
+followed by the payload, JSON of the models through :func:`~annotator_docs.models.to_data`
+(parsed once, after its HMAC is checked). An entry that does not parse, has another version, or
+whose HMAC does not match (a file planted by a pull request, a stale format) is ignored and
+computed again. Large HTML blocks are stored beside their entry and checked
 against the sha256 the authenticated entry records. A cache folder that is a symlink, resolves
 outside the project, or holds files git tracks is not used (the run says so and caches in memory).
 """
@@ -33,7 +34,7 @@ from .findings import AnnotatorError, Finding
 from .models import from_data, to_data
 from .paths import writable_dir, write_atomic
 
-FORMAT = 2  # bump when the layout of entries changes
+FORMAT = 3  # bump when the layout of entries changes (3: a header line, then the payload as it is)
 CACHE_DIR = ".annotator-cache"
 PRUNE_AFTER_SECONDS = 600  # unused entries older than this are deleted at the end of a build
 PRUNE_EVERY_SECONDS = 60  # a `mkdocs serve` session scans the folder at most this often, not on every save
@@ -172,27 +173,29 @@ class Cache:
         if file is None:
             return None
         try:
-            entry = json.loads(file.read_bytes())
-            payload = entry["data"]
+            head, _, payload = file.read_bytes().partition(b"\n")
+            entry = json.loads(head)
             if entry.get("format") != FORMAT or entry.get("kind") != kind:
                 return None
             if not hmac.compare_digest(str(entry.get("hmac", "")), self._sign(kind, key, payload)):
                 return None  # planted or corrupted: compute again
             return json.loads(payload)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def _write(self, kind: str, key: str, data: Any) -> None:
         file = self._entry_file(kind, key)
         if file is None:
             return
-        payload = json.dumps(data, separators=(",", ":"), sort_keys=True)
-        entry = {"format": FORMAT, "kind": kind, "hmac": self._sign(kind, key, payload), "data": payload}
+        # ASCII JSON has no raw newline: the first one ends the header, and the payload is parsed once
+        payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode("ascii")
+        head = json.dumps({"format": FORMAT, "kind": kind, "hmac": self._sign(kind, key, payload)}, separators=(",", ":"))
         with contextlib.suppress(OSError):  # a read-only or full disk costs speed, never correctness
-            write_atomic(file, json.dumps(entry, separators=(",", ":")).encode("utf-8"))
+            write_atomic(file, head.encode("ascii") + b"\n" + payload)
 
-    def _sign(self, kind: str, key: str, payload: str) -> str:
-        return hmac.new(self._key, f"{FORMAT}\0{kind}\0{key}\0{payload}".encode("utf-8", "surrogatepass"), "sha256").hexdigest()
+    def _sign(self, kind: str, key: str, payload: bytes) -> str:
+        header = f"{FORMAT}\0{kind}\0{key}\0".encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, header + payload, "sha256").hexdigest()
 
 
 @functools.cache
