@@ -55,12 +55,19 @@ class SiteBuilder:
 
     def __init__(self, engine: Engine, *, overrides: tuple[str, ...] = (), prefix: str = "", site_url: str = "") -> None:
         self.engine = engine
-        self.renderer = NoteRenderer()
+        self._renderer: NoteRenderer | None = None
         self.overrides = overrides
         self.site_url = site_url  # absolute links in the downloads (annotated sources)
         self.prefix = (
             prefix  # where the pages sit inside the docs: "" for the plugin, "annotated/" for generate --out docs/annotated
         )
+
+    @property
+    def renderer(self) -> NoteRenderer:
+        """Made on first use: a warm build renders no note (and the Markdown set-up costs 50 ms)."""
+        if self._renderer is None:
+            self._renderer = NoteRenderer()
+        return self._renderer
 
     def build(self, with_history: bool = True) -> SiteBuild:
         with collector_paused():
