@@ -60,9 +60,12 @@ class _Recent:
                 self._seen[path] = now
 
     def covers(self, event: FileSystemEvent) -> bool:
+        """Whether the OS events reported every path of ``event`` in the last SEEN_FOR_SECONDS."""
         now = time.monotonic()
+        paths = _paths(event)
         with self._lock:
-            return all(now - self._seen.get(path, -SEEN_FOR_SECONDS) < SEEN_FOR_SECONDS for path in _paths(event))
+            seen = [self._seen.get(path) for path in paths]
+        return bool(paths) and all(when is not None and now - when < SEEN_FOR_SECONDS for when in seen)
 
 
 def _paths(event: FileSystemEvent) -> list[str]:
@@ -106,7 +109,7 @@ class FolderEventsObserver:
 
     @property
     def uses_os_events(self) -> bool:
-        return self._native_started
+        return self._native_started and self._native_ok
 
     def schedule(self, event_handler: FileSystemEventHandler, path: str, *, recursive: bool = False) -> ObservedWatch:
         if not os.path.isdir(path):
