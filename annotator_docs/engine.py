@@ -65,7 +65,7 @@ class Engine:
         self.cache = cache if cache is not None else Cache.for_project(project.root)
         self.search_code = search_code  # index the code for search too, not only notes and symbol names
         self._cold_bindings: dict[str, Bindings] = {}
-        self._lock_key: str | None = None
+        self._lock_text = repr(to_data(project.lock))  # part of the site index's key; fixed for the engine's life
 
     # -- stages ------------------------------------------------------------------------------------
     def read_sources(self) -> dict[str, bytes | None]:
@@ -164,18 +164,13 @@ class Engine:
             ids[a.analysis.file.key] = found_ids
         # what the index is made of: an edit that changes a note's text, not its id, reuses it
         key = self.cache.key(
-            "index", prefix, self._lock_digest(), repr(sorted(ids.items())), *sorted(m.sha256 for m in models.values())
+            "index", prefix, self._lock_text, repr(sorted(ids.items())), *sorted(m.sha256 for m in models.values())
         )
         index: SiteIndex | None = self.cache.recall("index", key)
         if index is None:
             index = SiteIndex.build(self.project.lock, models, ids, prefix)
             self.cache.remember("index", key, index)
         return index, models
-
-    def _lock_digest(self) -> str:
-        if self._lock_key is None:
-            self._lock_key = hashlib.sha256(repr(to_data(self.project.lock)).encode("utf-8", "surrogatepass")).hexdigest()
-        return self._lock_key
 
     def highlighted(self, model: SourceModel) -> tuple[str, ...]:
         """A file's code highlighted without links (excerpts on hand-written pages), once per version."""
@@ -262,7 +257,7 @@ def _receive_jobs(function: Callable[[Any], Any], jobs: list[Any]) -> None:
 
 #: A worker's collector runs after this many new objects, not Python's 700: the stages build big
 #: trees of objects that hold no cycles (syntax trees, tokens, lines of HTML), and the default
-#: re-scanned them thousands of times (a third of `ast.parse`'s time, a ninth of a cold build's).
+#: re-scanned them thousands of times (two thirds of `ast.parse`'s time, a ninth of the workers' CPU).
 WORKER_COLLECT_AFTER = 50_000
 
 

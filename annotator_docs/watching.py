@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from watchdog.events import (
-    DirMovedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -34,7 +33,7 @@ log = logging.getLogger("mkdocs.plugins.annotator")
 
 # Reading a file is an event too (opened, closed without writing), and a build reads the docs it
 # watches: only changes may count, or every build would start the next.
-CHANGES: list[type[FileSystemEvent]] = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, DirMovedEvent]
+CHANGES: list[type[FileSystemEvent]] = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent]
 # How long mkdocs waits for quiet after a change before it rebuilds (its own default: 0.1 s). The
 # events of one save arrive within milliseconds of each other, and a poll hands over its changes
 # in one burst; a burst that outlasts this only costs a second rebuild.

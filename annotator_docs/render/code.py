@@ -81,30 +81,11 @@ def highlight_lines(
     column = 0
     previous_value = ""
     for ttype, value in _lexer(language, path).get_tokens(text):
-        css, linkable = _kind(ttype)
-        if "\n" not in value:  # most tokens: one piece on the current line
-            if not value:
-                continue
-            escaped = _escape(value)
-            if linkable:
-                if resolve is not None and previous_value != ".":
-                    href = resolve(value, len(out))
-                    if href:
-                        escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
-                binding = bindings.get((len(out), column)) if bindings else None
-                if binding is not None:
-                    escaped = f'<span class="{css}" data-b="{binding}">{escaped}</span>'
-                elif css:
-                    escaped = f'<span class="{css}">{escaped}</span>'
-            elif css:
-                escaped = f'<span class="{css}">{escaped}</span>'
-            line.append(escaped)
-            column += len(value)
-            if not value.isspace():
-                previous_value = value.strip()
+        if not value:
             continue
-        link = resolve is not None and previous_value != "." and linkable
-        for index, piece in enumerate(value.split("\n")):
+        css, linkable = _kind(ttype)
+        link = linkable and resolve is not None and previous_value != "."
+        for index, piece in enumerate(value.split("\n") if "\n" in value else (value,)):
             if index:
                 line = []
                 out.append(line)
@@ -116,11 +97,12 @@ def highlight_lines(
                 href = resolve(piece, len(out))
                 if href:
                     escaped = f'<a class="ann-ref" href="{html.escape(href)}">{escaped}</a>'
-            binding = bindings.get((len(out), column)) if bindings and linkable else None
+            binding = bindings.get((len(out), column)) if linkable and bindings else None
             if binding is not None:
-                line.append(f'<span class="{css}" data-b="{binding}">{escaped}</span>')
-            else:
-                line.append(f'<span class="{css}">{escaped}</span>' if css else escaped)
+                escaped = f'<span class="{css}" data-b="{binding}">{escaped}</span>'
+            elif css:
+                escaped = f'<span class="{css}">{escaped}</span>'
+            line.append(escaped)
             column += len(piece)
         if not value.isspace():
             previous_value = value.strip()
