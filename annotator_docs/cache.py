@@ -4,10 +4,12 @@ Two tiers behind one interface. In memory, a long ``mkdocs serve`` session redoe
 touched; after each build the memory keeps only what that build used, so it stays flat. On disk,
 under ``.annotator-cache/``, a new process starts warm.
 
-The disk tier holds data, never code: each entry is a line of JSON (a format version, the kind,
-an HMAC made with a key that lives outside the project, ``$XDG_CACHE_HOME/annotator-docs/key``)
+The disk tier loads nothing it did not sign: each entry is a line of JSON (a format version, the
+kind, an HMAC made with a key that lives outside the project, ``$XDG_CACHE_HOME/annotator-docs/key``)
 followed by the payload, JSON of the models through :func:`~annotator_docs.models.to_data`
-(parsed once, after its HMAC is checked). An entry that does not parse, has another version, or
+(parsed once, after its HMAC is checked). The models are data; the one kind that is code, the
+theme's templates as Jinja compiled them (:class:`TemplateBytecode`), is unmarshalled only from an
+entry whose HMAC matched, so a file a pull request commits is never run. An entry that does not parse, has another version, or
 whose HMAC does not match (a file planted by a pull request, a stale format) is ignored and
 computed again. Large HTML blocks are stored beside their entry and checked
 against the sha256 the authenticated entry records. A cache folder that is a symlink, resolves
@@ -16,6 +18,7 @@ outside the project, or holds files git tracks is not used (the run says so and 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import hashlib
@@ -28,6 +31,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import jinja2
+import jinja2.bccache
 
 from . import __version__
 from .findings import AnnotatorError, Finding
@@ -48,7 +54,7 @@ class Cache:
         self.notices = notices  # why the disk tier is off, when it is
         self._memory: dict[tuple[str, str], Any] = {}
         self._used: set[tuple[str, str]] = set()
-        self._pruned_at: float | None = None
+        self._pruned_at: dict[tuple[str, ...], float] = {}  # when each set of kinds was last scanned
 
     @classmethod
     def for_project(cls, root: Path) -> Cache:
@@ -145,9 +151,9 @@ class Cache:
         if self.directory is None:
             return
         now = time.monotonic()
-        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_SECONDS:
+        if kinds in self._pruned_at and now - self._pruned_at[kinds] < PRUNE_EVERY_SECONDS:
             return
-        self._pruned_at = now
+        self._pruned_at[kinds] = now
         used = {key for kind, key in self._used}
         cutoff = time.time() - PRUNE_AFTER_SECONDS
         for kind in kinds:
@@ -245,3 +251,29 @@ def _tracked_by_git(root: Path, relative: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return listed.returncode == 0 and bool(listed.stdout)
+
+
+class TemplateBytecode(jinja2.BytecodeCache):
+    """Jinja's compiled templates (the theme's), kept in the cache: its memory tier for the rebuilds
+    of a `mkdocs serve` session, its disk tier for the next process. Jinja checks each template's
+    source checksum and its own bytecode version on load; the entry's HMAC keeps out planted code."""
+
+    KIND = "template"
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    def _key(self, bucket: jinja2.bccache.Bucket) -> str:
+        return self.cache.key(self.KIND, jinja2.__version__, bucket.key, bucket.checksum)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        compiled = self.cache.get(self.KIND, self._key(bucket), str)
+        if compiled is None:
+            return
+        try:
+            bucket.bytecode_from_string(base64.b64decode(compiled, validate=True))
+        except (ValueError, TypeError, EOFError):
+            bucket.reset()  # compiled again, as if it were not cached
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.cache.put(self.KIND, self._key(bucket), base64.b64encode(bucket.bytecode_to_string()).decode("ascii"))

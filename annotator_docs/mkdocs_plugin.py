@@ -13,15 +13,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.bccache
 from mkdocs.config import config_options as opt
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from .cache import CACHE_DIR
+from .cache import CACHE_DIR, TemplateBytecode
 from .engine import Engine
 from .findings import AnnotatorError
 from .layout import page_uri
@@ -60,17 +58,16 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
         self.command = command
-        self.bytecode = _TemplateBytecode()
         self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
         self._search_memo = SearchEntryMemo() if command == "serve" else None
         self._render_memo = PageRenderMemo() if command == "serve" else None
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
-        # mkdocs makes a new Jinja environment for every rebuild; keep the compiled theme templates
-        # (keyed by name and source checksum) so `mkdocs serve` does not compile them again each time.
-        bytecode = getattr(self, "bytecode", None)
-        if bytecode is not None and env.bytecode_cache is None:
-            env.bytecode_cache = bytecode
+        # mkdocs makes a new Jinja environment for every build; the compiled theme templates are kept
+        # in the cache, so neither a `mkdocs serve` rebuild nor a new process compiles them again.
+        builder: SiteBuilder | None = getattr(self, "builder", None)
+        if builder is not None and self.config.enabled and env.bytecode_cache is None:
+            env.bytecode_cache = TemplateBytecode(builder.engine.cache)
         memo: PageRenderMemo | None = getattr(self, "_render_memo", None)
         if memo is not None and self.config.enabled:
             memo.attach(env, config=config, nav=getattr(self, "_nav", None), files=files)
@@ -254,6 +251,9 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         return html_text
 
     def on_post_build(self, *, config: Any) -> None:
+        builder: SiteBuilder | None = getattr(self, "builder", None)
+        if builder is not None and self.config.enabled:
+            builder.engine.cache.finish_build((TemplateBytecode.KIND,))  # templates are used after on_pre_build's build
         for label, memo in (("search entries", "_search_memo"), ("theme renders", "_render_memo")):
             pages = getattr(getattr(self, memo, None), "pages", None)
             if pages is not None and pages.asked:
@@ -292,21 +292,6 @@ def _conversion_key(markdown: str, uri: str, files: Any, index_digest: str, conf
     ):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return digest.hexdigest()
-
-
-class _TemplateBytecode(jinja2.BytecodeCache):
-    """Compiled templates in memory, for one `mkdocs serve` session."""
-
-    def __init__(self) -> None:
-        self._compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        compiled = self._compiled.get(bucket.key)
-        if compiled is not None:
-            bucket.bytecode_from_string(compiled)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 def _overrides(config: Any) -> tuple[str, ...]:

@@ -178,9 +178,13 @@ def test_the_disk_cache_prunes_old_unused_entries_and_keeps_the_rest(tmp_path, m
     assert cache.get("extract", "old", str) is None  # gone from memory too
 
     os.utime(folder / "recent.json", (old, old))  # now old and unused, but the last scan was just now
+    cache.put("template", "stale", "compiled")
+    os.utime(cache.directory / "template/stale.json", (old, old))
     cache.start_build()
     cache.finish_build(("extract",))
     assert (folder / "recent.json").exists()
+    cache.finish_build(("template",))  # other kinds (the theme's, after the pages) have their own scan
+    assert not (cache.directory / "template/stale.json").exists()
     later = time.monotonic() + cache_module.PRUNE_EVERY_SECONDS + 1
     monkeypatch.setattr(cache_module.time, "monotonic", lambda: later)
     cache.start_build()
@@ -215,3 +219,39 @@ def test_a_new_process_reads_resolved_notes_from_disk_and_they_equal_a_fresh_res
     monkeypatch.setattr(engine_module, "analyse_file", lambda *a: resolved.append(a[0].key) or real(*a))
     engine_module.Engine(Project.open(project_dir)).analyses()
     assert resolved == ["trainer/train_grpo.py"]
+
+
+def test_compiled_templates_come_back_from_the_disk_cache_only_for_the_same_source(tmp_path, monkeypatch):
+    """A new process (a new Cache on the same folder) renders the theme's templates without compiling
+    them; a changed template, or an entry whose payload was altered, is compiled again."""
+    import jinja2
+
+    from annotator_docs.cache import Cache, TemplateBytecode
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "project").mkdir()
+    templates = {"page.html": "<p>{{ title }}</p>{% include 'part.html' %}", "part.html": "<i>{{ title|upper }}</i>"}
+
+    def render() -> tuple[str, list[str]]:
+        env = jinja2.Environment(loader=jinja2.DictLoader(templates), autoescape=True)
+        env.bytecode_cache = TemplateBytecode(Cache.for_project(tmp_path / "project"))
+        compiled: list[str] = []
+        compile_source = env.compile
+
+        def counting(source, name=None, filename=None, raw=False, defer_init=False):
+            compiled.append(name)
+            return compile_source(source, name, filename, raw, defer_init)
+
+        env.compile = counting  # type: ignore[method-assign]
+        return env.get_template("page.html").render(title="a<b"), compiled
+
+    first, compiled = render()
+    assert first == "<p>a&lt;b</p><i>A&lt;B</i>" and sorted(compiled) == ["page.html", "part.html"]
+    assert render() == (first, [])
+    templates["part.html"] = "<b>{{ title }}</b>"
+    assert render() == ("<p>a&lt;b</p><b>a&lt;b</b>", ["part.html"])
+    for entry in (tmp_path / "project/.annotator-cache" / TemplateBytecode.KIND).iterdir():
+        head, _, payload = entry.read_bytes().partition(b"\n")
+        entry.write_bytes(head + b"\n" + payload + b" ")  # still JSON, no longer what was signed
+    again, compiled = render()
+    assert again == "<p>a&lt;b</p><b>a&lt;b</b>" and sorted(compiled) == ["page.html", "part.html"]
