@@ -65,7 +65,18 @@ class Engine:
         self.cache = cache if cache is not None else Cache.for_project(project.root)
         self.search_code = search_code  # index the code for search too, not only notes and symbol names
         self._cold_bindings: dict[str, Bindings] = {}
+        self._digests: dict[str, tuple[bytes, str]] = {}  # by file or sidecar path: its last bytes, their sha256
         self._lock_text = repr(to_data(project.lock))  # part of the site index's key; fixed for the engine's life
+
+    def sha256(self, path: str, data: bytes) -> str:
+        """``data``'s sha256, computed again only when the bytes at ``path`` changed: a build names every
+        file by its digest two or three times, and a serve session rebuilds with the same bytes."""
+        known = self._digests.get(path)
+        if known is not None and known[0] == data:
+            return known[1]
+        digest = hashlib.sha256(data).hexdigest()
+        self._digests[path] = (data, digest)
+        return digest
 
     # -- stages ------------------------------------------------------------------------------------
     def read_sources(self) -> dict[str, bytes | None]:
@@ -74,7 +85,7 @@ class Engine:
     def model(self, file: LockedFile, data: bytes | None) -> SourceModel | None:
         if data is None:
             return None
-        key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
+        key = self.cache.key(file.path, self.sha256(file.key, data))
         return self.cache.fetch("extract", key, SourceModel, lambda: extract(file.path, data))
 
     def loaded(self, file: LockedFile) -> tuple[LoadResult | None, str]:
@@ -84,7 +95,7 @@ class Engine:
             return LoadResult(None, (read.refused,)), f"refused:{read.refused.code}"
         if read.data is None:
             return None, "absent"
-        digest = hashlib.sha256(read.data).hexdigest()
+        digest = self.sha256(sidecar_path(file), read.data)
         key = self.cache.key(sidecar_path(file), digest)
         data = read.data
         return self.cache.fetch("sidecar", key, LoadResult, lambda: load_sidecar(data, sidecar_path(file))), digest
@@ -194,7 +205,7 @@ class Engine:
         for file in self.project.lock.all_files:
             data = sources.get(file.key)
             if data is not None:
-                key = self.cache.key(file.path, hashlib.sha256(data).hexdigest())
+                key = self.cache.key(file.path, self.sha256(file.key, data))
                 if self.cache.get("extract", key, SourceModel) is None:
                     models[file.key] = (key, data)
         if len(models) < PARALLEL_FROM or not workers.available:
@@ -207,7 +218,7 @@ class Engine:
             if file.key in pages:
                 read = self.project.read_sidecar(file)
                 if read.refused is None and read.data is not None:
-                    key = self.cache.key(sidecar_path(file), hashlib.sha256(read.data).hexdigest())
+                    key = self.cache.key(sidecar_path(file), self.sha256(sidecar_path(file), read.data))
                     if self.cache.get("sidecar", key, LoadResult) is None:
                         sidecar_key, sidecar = key, read.data
             if model_key is not None or sidecar_key is not None:

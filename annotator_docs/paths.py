@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path, PurePosixPath
 
@@ -31,10 +32,28 @@ def safe_join(
     (``root_resolved``: the caller's resolution of ``root``, for one read of many)."""
     check_relative_path(relative, what=what, code=code, where=where)
     root_resolved = root.resolve() if root_resolved is None else root_resolved
+    if not _has_link(root_resolved, relative):
+        return root_resolved / relative  # no `..` and no link below a resolved root: it is its own resolution
     candidate = (root_resolved / relative).resolve()
     if not candidate.is_relative_to(root_resolved):
         fail(code, f"{what} `{relative}` resolves outside {root_resolved}", path=where, hint="is a symlink pointing elsewhere?")
     return candidate
+
+
+def _has_link(root: Path, relative: str) -> bool:
+    """Whether a component of ``relative`` below ``root`` is a symlink (or cannot be told apart from
+    one): one ``lstat`` per component, where resolving the whole path costs a dozen calls per file."""
+    current = str(root)
+    for part in relative.split("/"):
+        current = f"{current}/{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # what does not exist holds no link
+        except OSError:
+            return True  # unreadable: let resolving decide
+    return False
 
 
 def writable_dir(directory: Path, project_root: Path, *, what: str) -> Path:

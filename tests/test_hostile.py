@@ -218,6 +218,36 @@ def test_symlinked_sidecar_outside_annotations_is_refused(project_dir, tmp_path,
     assert code == 1 and "annotations/trainer/rewards.py.yaml:1:1: S011" in out
 
 
+def test_safe_join_follows_links_only_to_inside_the_root(tmp_path):
+    """Each kind of path below a root: plain and missing ones are joined; a link anywhere on the way
+    (the file or a folder above it) is resolved, and refused when it leaves the root."""
+    from annotator_docs.findings import AnnotatorError
+    from annotator_docs.paths import safe_join
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "notes").mkdir(parents=True)
+    outside.mkdir()
+    (root / "notes/plain.yaml").write_text("x")
+    (outside / "secret.yaml").write_text("x")
+    (root / "notes/inner.yaml").symlink_to(root / "notes/plain.yaml")
+    (root / "notes/escape.yaml").symlink_to(outside / "secret.yaml")
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "notes/loop.yaml").symlink_to(root / "notes/loop.yaml")
+
+    def join(relative: str) -> Path:
+        return safe_join(root, relative, what="sidecar", root_resolved=root.resolve())
+
+    assert join("notes/plain.yaml") == root.resolve() / "notes/plain.yaml"
+    assert join("notes/missing/deeper.yaml") == root.resolve() / "notes/missing/deeper.yaml"
+    assert join("notes/plain.yaml/below") == root.resolve() / "notes/plain.yaml/below"
+    assert join("notes/inner.yaml") == root.resolve() / "notes/plain.yaml"  # resolved, not the link
+    for escaping in ("notes/escape.yaml", "linked/secret.yaml", "linked/missing.yaml"):
+        with pytest.raises(AnnotatorError, match="resolves outside"):
+            join(escaping)
+    with pytest.raises((RuntimeError, OSError)):
+        join("notes/loop.yaml")
+
+
 def test_symlinked_source_outside_the_tree_is_not_read(project_dir):
     target = project_dir / "src/trainer/rewards.py"
     target.unlink()
