@@ -28,8 +28,8 @@ from .paths import writable_dir, write_atomic
 from .project import Project
 from .render.markdown import math_to_mathml
 from .render.page import RenderedPage, anchor_ids
-from .serve_memo import PageRenderMemo, SearchEntryMemo
 from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
+from .theme_memo import PageRenderMemo, SearchEntryMemo
 from .watching import watch_folders_by_events
 
 log = logging.getLogger("mkdocs.plugins.annotator")
@@ -59,7 +59,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
         # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
         self.command = command
         self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
-        self._search_memo = SearchEntryMemo() if command == "serve" else None
+        self._search_memo = SearchEntryMemo()
         self._render_memo = PageRenderMemo() if command == "serve" else None
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
@@ -189,7 +189,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             return
         memo: SearchEntryMemo | None = getattr(self, "_search_memo", None)
         if memo is not None:
-            memo.attach(config.plugins)
+            memo.attach(config.plugins, self.builder.engine.cache)
         try:
             self.build = self.builder.build(with_history=self.config.history)
         except AnnotatorError as error:
@@ -252,12 +252,13 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
 
     def on_post_build(self, *, config: Any) -> None:
         builder: SiteBuilder | None = getattr(self, "builder", None)
-        if builder is not None and self.config.enabled:
-            builder.engine.cache.finish_build((TemplateBytecode.KIND,))  # templates are used after on_pre_build's build
-        for label, memo in (("search entries", "_search_memo"), ("theme renders", "_render_memo")):
-            pages = getattr(getattr(self, memo, None), "pages", None)
-            if pages is not None and pages.asked:
-                log.debug(f"annotator: {label} of {pages.reused} of {pages.asked} page(s) reused from the last build")
+        if builder is not None and self.config.enabled:  # what the theme used, after on_pre_build's build
+            builder.engine.cache.finish_build((TemplateBytecode.KIND, SearchEntryMemo.KIND))
+        search = getattr(self, "_search_memo", None)
+        renders = getattr(getattr(self, "_render_memo", None), "pages", None)
+        for label, counts in (("search entries", search), ("theme renders", renders)):
+            if counts is not None and counts.asked:
+                log.debug(f"annotator: {label} of {counts.reused} of {counts.asked} page(s) reused from the last build")
 
     def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
         # Swap the code blocks in last: Markdown and the search index only saw lean placeholders.

@@ -51,6 +51,35 @@ def test_two_clean_builds_are_byte_identical(tmp_path):
     assert differing == []
 
 
+def test_a_new_process_takes_search_entries_from_the_cache_and_indexes_the_same(tmp_path):
+    """Material's search entries of unchanged pages come from the cache in the next `mkdocs build`;
+    the index equals a cold build's; an edited page and a changed search configuration are indexed anew."""
+    import re
+
+    from .conftest import run_mkdocs
+
+    project = make_site_project(tmp_path)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "SOURCE_DATE_EPOCH": "1700000000"}
+
+    def build() -> tuple[list[int], str]:
+        result = run_mkdocs(project, "-v", env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts = re.findall(r"search entries of (\d+) of (\d+) page", result.stderr)
+        assert len(counts) == 1, result.stderr[-2000:]
+        return [int(n) for n in counts[0]], (project / "site/search/search_index.json").read_text()
+
+    (reused, pages), cold = build()
+    assert reused == 0 and pages > 3
+    assert build() == ([pages, pages], cold)
+    (project / "docs/index.md").write_text("# Fixture\n\nThe word searchable-edit, on the home page.\n")
+    (reused, _), edited = build()
+    assert reused == pages - 1 and "searchable-edit" in edited and "searchable-edit" not in cold
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text().replace("  - search\n", "  - search:\n      separator: '[\\s]+'\n", 1))
+    (reused, _), _ = build()
+    assert reused == 0
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

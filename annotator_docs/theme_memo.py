@@ -1,33 +1,41 @@
-"""Work a `mkdocs serve` rebuild can take from the one before: search entries and theme renders of
-pages whose inputs did not change.
+"""Work mkdocs redoes on every build that can be taken from the build before: Material's search
+entries and the theme's renders of pages whose inputs did not change.
 
 Without `--dirty`, every save makes mkdocs render every page through the theme again and Material's
 search parse every page's HTML again. On this project's site (33 pages) the two were 0.35 s of a
 0.5 s rebuild, for one page that changed. Each is a function of inputs that can be named:
 
 * a page's search entries, of what Material's parser and entry builder read: the page's URL, title,
-  metadata, table of contents and HTML;
+  metadata, table of contents and HTML, and the search plugin (its version and configuration);
 * a page's render, of the site (the configuration file, the navigation, every page's URL, title and
   metadata, the theme's templates) and of the page (the same as for search, plus its edit and
   canonical links).
 
-So a page whose inputs are the same gets what it got last time; everything else runs as it always
-does, plugin hooks included (`on_page_context` before the render, `on_post_page` after). Other
-plugins may feed a template what these keys cannot see (a build time, a file they read), so renders
-are reused only when every plugin of the site is one whose page hooks are known: annotator and the
-search plugins. Anything unexpected in Material (another version's internals) leaves search as it
-is. `mkdocs build` always does all the work.
+Search entries are kept in the cache (:class:`~annotator_docs.cache.Cache`), so a new process
+reuses them too: a warm `mkdocs build` of 100 files spent 0.17-0.25 s in Material's parser. Renders
+are kept for the rebuilds of one `mkdocs serve` session only: a template can read what no key here
+sees (an environment variable in `mkdocs.yml`, a plugin's state), and a session is where that does
+not change. So a page whose inputs are the same gets what it got last time; everything else runs as
+it always does, plugin hooks included (`on_page_context` before the render, `on_post_page` after).
+Other plugins may feed a template what these keys cannot see (a build time, a file they read), so
+renders are reused only when every plugin of the site is one whose page hooks are known: annotator
+and the search plugins. Anything unexpected in Material (another version's internals) leaves search
+as it is.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import json
 import os
+import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 SEARCH_MODULE = "material.plugins.search"
 KNOWN_PLUGINS = frozenset({"annotator", "search", "material/search"})
@@ -65,33 +73,44 @@ class _LastBuild(Generic[Value]):
 
 
 class SearchEntryMemo:
-    """Material's search entries of a page, in front of this build's search index."""
+    """Material's search entries of a page, in front of this build's search index, kept in the cache."""
+
+    KIND = "search"
 
     def __init__(self) -> None:
-        self.pages: _LastBuild[list[dict[str, Any]]] = _LastBuild()
+        self.reused = 0  # this build's pages whose entries were found
+        self.asked = 0
 
-    def attach(self, plugins: Any) -> bool:
+    def attach(self, plugins: Any, cache: Cache) -> bool:
         """In `on_pre_build` (Material makes a new index in every `on_config`). False when there is
         no Material search plugin of the expected shape."""
-        index = _material_search_index(plugins)
-        if index is None:
+        found = _material_search(plugins)
+        if found is None:
             return False
-        self.pages.next_build()
+        plugin, index = found
+        self.reused = self.asked = 0
         add_entry: Callable[[Any], None] = index.add_entry_from_context
+        try:
+            salt = (version("mkdocs-material"), repr(sorted(plugin.config.items())), repr(_segmenter()))
+        except PackageNotFoundError:
+            return False
 
         def add_entry_from_context(page: Any) -> None:
-            made = False
-
-            def make() -> list[dict[str, Any]]:
-                nonlocal made
-                start = len(index.entries)
-                add_entry(page)
-                made = True
-                return copy.deepcopy(index.entries[start:])
-
-            entries = self.pages.get(_digest(*_page_inputs(page)), make)
-            if not made:
-                index.entries.extend(copy.deepcopy(entries))
+            self.asked += 1
+            key = cache.key(self.KIND, *salt, *_page_inputs(page))
+            stored = cache.get(self.KIND, key, str)
+            if stored is not None:
+                self.reused += 1
+                index.entries.extend(json.loads(stored))
+                return
+            start = len(index.entries)
+            add_entry(page)
+            try:
+                made = json.dumps(index.entries[start:], allow_nan=False)
+            except (TypeError, ValueError):  # a metadata value JSON cannot hold: made again next time
+                return
+            if json.loads(made) == index.entries[start:]:  # what comes back is what was made
+                cache.put(self.KIND, key, made)
 
         add_entry_from_context.annotator_memo = True  # type: ignore[attr-defined]
         index.add_entry_from_context = add_entry_from_context
@@ -143,16 +162,30 @@ class _MemoTemplate:
         return getattr(self._template, name)
 
 
-def _material_search_index(plugins: Any) -> Any:
+def _material_search(plugins: Any) -> tuple[Any, Any] | None:
+    """Material's search plugin and its index, when they have the shape the memo expects."""
     for plugin in getattr(plugins, "values", list)():
         if not type(plugin).__module__.startswith(SEARCH_MODULE):
             continue
         index = getattr(plugin, "search_index", None)
         add_entry = getattr(index, "add_entry_from_context", None)
         entries = getattr(index, "entries", None)
-        if callable(add_entry) and not getattr(add_entry, "annotator_memo", False) and isinstance(entries, list):
-            return index
+        config = getattr(plugin, "config", None)
+        if (
+            callable(add_entry)
+            and not getattr(add_entry, "annotator_memo", False)
+            and isinstance(entries, list)
+            and callable(getattr(config, "items", None))
+        ):
+            return plugin, index
     return None
+
+
+def _segmenter() -> Any:
+    """Whether Material segments Chinese text (with jieba, when it is installed), and its version."""
+    module = sys.modules.get(SEARCH_MODULE + ".plugin")
+    jieba = getattr(module, "jieba", None)
+    return None if jieba is None else getattr(jieba, "__version__", "jieba")
 
 
 def _page_inputs(page: Any) -> tuple[Any, ...]:
