@@ -80,6 +80,52 @@ def test_a_new_process_takes_search_entries_from_the_cache_and_indexes_the_same(
     assert reused == 0
 
 
+BUILD_COUNTING_MARKDOWN = """
+import sys
+import markdown
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from annotator_docs import mkdocs_plugin
+
+if sys.argv[2] == "convert-every-page":
+    mkdocs_plugin._known_renders = lambda: ()  # as for a builder whose render is not the known one
+made = []
+setup = markdown.Markdown.__init__
+def counting(self, *args, **kwargs):
+    made.append(1)
+    setup(self, *args, **kwargs)
+markdown.Markdown.__init__ = counting
+config = load_config(config_file="mkdocs.yml", site_dir=sys.argv[1])
+config.plugins.on_startup(command="build", dirty=False)
+build(config)
+print(len(made))
+"""
+
+
+def test_generated_pages_skip_markdown_and_the_site_is_the_same(tmp_path):
+    """A generated page's body is finished HTML: mkdocs' Markdown pass over its empty text is skipped,
+    and every file of the site equals that of a build which converts every page."""
+    project = make_site_project(tmp_path)
+    made = {}
+    for how in ("skip-generated", "convert-every-page"):
+        shutil.rmtree(project / ".annotator-cache", ignore_errors=True)
+        result = subprocess.run(
+            [sys.executable, "-c", BUILD_COUNTING_MARKDOWN, str(tmp_path / how), how],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        made[how] = int(result.stdout.strip().splitlines()[-1])
+    file_pages = len(list((tmp_path / "skip-generated" / "files").rglob("index.html")))
+    assert file_pages >= 3 and made["convert-every-page"] - made["skip-generated"] >= file_pages, made
+    skipped, converted = tmp_path / "skip-generated", tmp_path / "convert-every-page"
+    names = sorted(p.relative_to(skipped).as_posix() for p in skipped.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(converted).as_posix() for p in converted.rglob("*") if p.is_file())
+    assert [n for n in names if (skipped / n).read_bytes() != (converted / n).read_bytes()] == []
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
