@@ -293,6 +293,9 @@ def test_search_has_one_entry_per_note_with_its_anchor_and_no_chrome(fixture_sit
         assert chrome not in text.split(), chrome
     # the annotator view (its status block, its toggle) is not for readers' searches
     assert "of lines annotated" not in text and "Annotator view" not in text
+    # nor are the facts beside the file's path (its size, the downloads); the path itself is
+    assert "lines ·" not in text and "Annotated source" not in text
+    assert "trainer/train_grpo.py" in text
     assert "basicConfig" not in text  # the code is not indexed unless asked
 
 
