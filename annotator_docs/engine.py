@@ -233,6 +233,10 @@ class Engine:
                     self._cold_bindings[model.sha256] = bindings
             if sidecar_key is not None and loaded is not None:
                 self.cache.put("sidecar", sidecar_key, loaded)
+            file = todo[position][2]
+            if file.key in pages:
+                # resolved now, while the workers extract the next files, not after them all
+                self.analyse(file, sources.get(file.key))
 
     def take_bindings(self) -> dict[str, Bindings]:
         """The binding ids a cold start's workers computed beside each model (by the model's sha256),
