@@ -9,10 +9,10 @@ kind, an HMAC made with a key that lives outside the project, ``$XDG_CACHE_HOME/
 followed by the payload, JSON of the models through :func:`~annotator_docs.models.to_data`
 (parsed once, after its HMAC is checked). The models are data; the one kind that is code, the
 theme's templates as Jinja compiled them (:class:`TemplateBytecode`), is unmarshalled only from an
-entry whose HMAC matched, so a file a pull request commits is never run. An entry that does not parse, has another version, or
-whose HMAC does not match (a file planted by a pull request, a stale format) is ignored and
-computed again. Large HTML blocks are stored beside their entry and checked
-against the sha256 the authenticated entry records. A cache folder that is a symlink, resolves
+entry whose HMAC matched, so a file a pull request commits is never run. An entry that does not
+parse, has another version, or whose HMAC does not match (a file planted by a pull request, a
+stale format) is ignored and computed again. Large HTML blocks are stored beside their entry and
+checked against the sha256 the authenticated entry records. A cache folder that is a symlink, resolves
 outside the project, or holds files git tracks is not used (the run says so and caches in memory).
 """
 
