@@ -8,6 +8,7 @@ fails on) and a banner on the affected page, so ``mkdocs serve`` keeps running.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import html
 import logging
@@ -34,6 +35,7 @@ from .site import ASSET_DIR, ASSETS, VENDOR, SiteBuild, SiteBuilder, asset_bytes
 from .theme_memo import PageRenderMemo, SearchEntryMemo
 from .watching import watch_folders_by_events
 
+ONE_SHOT_COMMANDS = frozenset({"build", "gh-deploy"})  # one build, then the process exits
 log = logging.getLogger("mkdocs.plugins.annotator")
 NAV_PLACEHOLDER = "annotator:files"
 REFERENCES = "annotator_docs.references"
@@ -60,6 +62,7 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup keeps this object alive across `mkdocs serve` rebuilds (warm caches).
         self.command = command
+        gc.unfreeze()  # a process that builds again: what its last build froze is collected as usual
         self._conversions: dict[str, tuple[Any, Any, Any, str]] = {}  # serve only: hand-written pages converted
         self._search_memo = SearchEntryMemo()
         self._render_memo = PageRenderMemo() if command == "serve" else None
@@ -197,6 +200,11 @@ class AnnotatorPlugin(BasePlugin[AnnotatorConfig]):
             self.build = self.builder.build(with_history=self.config.history)
         except AnnotatorError as error:
             raise PluginError(f"annotator: {error}") from None
+        if getattr(self, "command", None) in ONE_SHOT_COMMANDS:
+            # What the engine made (the cache's models and pages) lives until the process exits: frozen,
+            # the collector does not scan it again, at each collection during the theme's rendering nor
+            # at exit. A `mkdocs serve` session does not freeze: it drops the last build's objects.
+            gc.freeze()
         strict = config.strict if self.config.strict is None else self.config.strict
         failing = 0
         for finding in self.build.findings:

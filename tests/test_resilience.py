@@ -126,6 +126,42 @@ def test_generated_pages_skip_markdown_and_the_site_is_the_same(tmp_path):
     assert [n for n in names if (skipped / n).read_bytes() != (converted / n).read_bytes()] == []
 
 
+BUILD_COUNTING_FROZEN = """
+import gc
+import sys
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+config = load_config(config_file="mkdocs.yml", site_dir=sys.argv[1])
+config.plugins.on_startup(command=sys.argv[2], dirty=False)
+build(config)
+after_build = gc.get_freeze_count()
+config.plugins.on_startup(command=sys.argv[2], dirty=False)
+print(after_build, gc.get_freeze_count())
+"""
+
+
+def test_a_one_shot_build_freezes_what_the_engine_made_and_serve_does_not(tmp_path):
+    """`mkdocs build` exits after one build: the engine's objects are frozen, out of the collector's
+    scans. A serve session drops each build's objects, so it freezes none, and a process that starts
+    again (on_startup) has nothing frozen."""
+    project = make_site_project(tmp_path)
+    counts = {}
+    for command in ("build", "serve"):
+        result = subprocess.run(
+            [sys.executable, "-c", BUILD_COUNTING_FROZEN, str(tmp_path / command), command],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts[command] = tuple(int(n) for n in result.stdout.split()[-2:])
+    assert counts["build"][0] > 10_000 and counts["build"][1] == 0, counts
+    assert counts["serve"] == (0, 0), counts
+    assert (tmp_path / "build" / "files").is_dir()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
