@@ -80,6 +80,19 @@ def test_a_new_process_takes_search_entries_from_the_cache_and_indexes_the_same(
     assert reused == 0
 
 
+def run_build_script(script: str, project, tmp_path, *args: str) -> str:
+    """Run a build script in a fresh process from the project folder; its output, once it succeeded."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 BUILD_COUNTING_MARKDOWN = """
 import sys
 import markdown
@@ -109,15 +122,8 @@ def test_generated_pages_skip_markdown_and_the_site_is_the_same(tmp_path):
     made = {}
     for how in ("skip-generated", "convert-every-page"):
         shutil.rmtree(project / ".annotator-cache", ignore_errors=True)
-        result = subprocess.run(
-            [sys.executable, "-c", BUILD_COUNTING_MARKDOWN, str(tmp_path / how), how],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "XDG_CACHE_HOME": str(tmp_path / "xdg")},
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        made[how] = int(result.stdout.strip().splitlines()[-1])
+        output = run_build_script(BUILD_COUNTING_MARKDOWN, project, tmp_path, str(tmp_path / how), how)
+        made[how] = int(output.strip().splitlines()[-1])
     file_pages = len(list((tmp_path / "skip-generated" / "files").rglob("index.html")))
     assert file_pages >= 3 and made["convert-every-page"] - made["skip-generated"] >= file_pages, made
     skipped, converted = tmp_path / "skip-generated", tmp_path / "convert-every-page"
@@ -126,7 +132,7 @@ def test_generated_pages_skip_markdown_and_the_site_is_the_same(tmp_path):
     assert [n for n in names if (skipped / n).read_bytes() != (converted / n).read_bytes()] == []
 
 
-BUILD_COUNTING_FROZEN = """
+BUILD_COUNTING_FROZEN_OBJECTS = """
 import gc
 import sys
 from mkdocs.commands.build import build
@@ -148,15 +154,8 @@ def test_a_one_shot_build_freezes_what_the_engine_made_and_serve_does_not(tmp_pa
     project = make_site_project(tmp_path)
     counts = {}
     for command in ("build", "serve"):
-        result = subprocess.run(
-            [sys.executable, "-c", BUILD_COUNTING_FROZEN, str(tmp_path / command), command],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        counts[command] = tuple(int(n) for n in result.stdout.split()[-2:])
+        output = run_build_script(BUILD_COUNTING_FROZEN_OBJECTS, project, tmp_path, str(tmp_path / command), command)
+        counts[command] = tuple(int(n) for n in output.split()[-2:])
     assert counts["build"][0] > 10_000 and counts["build"][1] == 0, counts
     assert counts["serve"] == (0, 0), counts
     assert (tmp_path / "build" / "files").is_dir()
